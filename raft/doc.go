@@ -1,0 +1,40 @@
+// Package raft is shelf's consensus algorithm as a pure state machine, in the
+// shape of etcd-io/raft's RawNode: input arrives through Tick, Step, Propose,
+// ProposeConfChange, ReadIndex and TransferLeader; output leaves through
+// Ready; Advance hands control back. The package runs no goroutines, does no
+// I/O, reads no clock and uses no global randomness (election jitter comes from
+// Config.Rand), so a simulation that drives it replays bit for bit.
+//
+// # Driving a RawNode
+//
+// The driver (shelf's server/, or raft/rafttest's simulation) owns the
+// goroutine, the timers, the disk and the network. Its loop is:
+//
+//	for {
+//		// on a timer: rn.Tick(); on a peer message: rn.Step(m); on a request: rn.Propose(...)
+//		if !rn.HasReady() { continue }
+//		rd := rn.Ready()
+//		// 1. persist rd.Snapshot, rd.Entries, rd.HardState (one fsync if rd.MustSync)
+//		// 2. send rd.Messages (see the durability contract on Ready)
+//		// 3. apply rd.Snapshot, then rd.CommittedEntries in order
+//		//    (ApplyConfChange for EntryConfChange entries)
+//		rn.Advance(rd)
+//	}
+//
+// The durability contract the driver must follow is written on Ready.
+//
+// # Membership
+//
+// Membership changes are one at a time (no joint consensus). A change takes
+// effect on each node when that node applies the committed EntryConfChange
+// (the driver calls ApplyConfChange). The leader accepts a new change only
+// when every earlier change in its log has been applied and it has applied an
+// entry of its own term (its election no-op); a proposal that violates this is
+// refused with an error wrapping ErrProposalDropped and ErrConfChangePending.
+//
+// # Subpackages
+//
+// raft/quorum holds the majority math, raft/tracker the per-follower progress
+// and in-flight window, raft/confchange the validation and application of a
+// membership change to a tracker configuration.
+package raft
