@@ -23,11 +23,11 @@ type slot struct {
 // slots[k] is raft index base+1+k; terms in slots never decrease and are
 // >= baseTerm.
 type logState struct {
-	started   bool           // false only while replaying before the first record of a front-truncated log
-	base      raftpb.Index   // compaction point: entries <= base are gone
-	baseTerm  raftpb.Term    // term of base (the dummy entry); valid iff baseKnown
-	baseKnown bool           // false after replay started mid-history until a marker names the term
-	slots     []slot         // live entries base+1..last
+	started   bool         // false only while replaying before the first record of a front-truncated log
+	base      raftpb.Index // compaction point: entries <= base are gone
+	baseTerm  raftpb.Term  // term of base (the dummy entry); valid iff baseKnown
+	baseKnown bool         // false after replay started mid-history until a marker names the term
+	slots     []slot       // live entries base+1..last
 	hs        raftpb.HardState
 }
 
