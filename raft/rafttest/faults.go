@@ -1,0 +1,263 @@
+package rafttest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shelf-kv/shelf/raft"
+	"github.com/shelf-kv/shelf/raft/raftpb"
+)
+
+// faults injects the random faults and client operations of one step of the
+// fault phase, each with the probability the seed's profile gives it.
+func (s *sim) faults() {
+	p := &s.prof
+	r := s.rng
+	if p.crashP > 0 && r.Float64() < p.crashP {
+		s.crashOne()
+	}
+	if p.partitionP > 0 && r.Float64() < p.partitionP {
+		s.partition()
+	}
+	if p.healP > 0 && r.Float64() < p.healP && len(s.net.cut) > 0 {
+		s.net.heal()
+		s.note(0, "network healed")
+	}
+	if r.Float64() < p.proposeP {
+		if n := s.randomUp(); n != nil {
+			s.propose(n)
+		}
+	}
+	if r.Float64() < p.readP {
+		if n := s.randomUp(); n != nil {
+			s.readIndex(n)
+		}
+	}
+	if r.Float64() < p.confP && s.step >= s.confBusyUntil {
+		at := s.leader()
+		if at == nil || r.IntN(4) == 0 {
+			at = s.randomUp()
+		}
+		if at != nil {
+			s.proposeConfChange(at)
+		}
+	}
+	if r.Float64() < p.transferP {
+		if l := s.leader(); l != nil && len(s.conf.Voters) > 1 {
+			to := s.conf.Voters[r.IntN(len(s.conf.Voters))]
+			s.note(l.id, "transfer leadership to %d", to)
+			l.rn.TransferLeader(to)
+		}
+	}
+	s.snapshots()
+}
+
+// snapshots lets idle members that applied enough since their last snapshot
+// create one and compact their log.
+func (s *sim) snapshots() {
+	for _, id := range s.ids {
+		n := s.nodes[id]
+		if !n.up || n.pending != nil || n.applied < n.snapIndex+raftpb.Index(s.prof.snapEvery) {
+			continue
+		}
+		if n.applied <= n.disk.written.snap.Metadata.Index || s.rng.Float64() >= s.prof.snapP {
+			continue
+		}
+		if err := n.snapshot(); err != nil {
+			s.failf(InvLibrary, "member %d: %v", n.id, err)
+			return
+		}
+		s.res.Snapshots++
+	}
+}
+
+// lifecycle restarts crashed members whose time has come and stops removed
+// members whose time has come.
+func (s *sim) lifecycle() {
+	for _, id := range s.ids {
+		n := s.nodes[id]
+		switch {
+		case n.removed && n.up && s.step >= n.stopAt:
+			if err := n.crash(); err != nil {
+				s.failf(InvLibrary, "stopping removed member %d: %v", id, err)
+				return
+			}
+			s.note(id, "stopped (removed from the group)")
+		case !n.up && !n.removed && s.step >= n.restartAt:
+			s.restart(n)
+		}
+	}
+}
+
+func (s *sim) restart(n *node) {
+	if err := n.start(); err != nil {
+		s.failf(InvLibrary, "restarting member %d: %v", n.id, err)
+		return
+	}
+	s.note(n.id, "restarted (incarnation %d) from synced state: hs=%+v snapshot=%d log=%d..%d",
+		n.incarnation, n.hs, n.disk.synced.snap.Metadata.Index, n.disk.synced.base+1, n.disk.synced.lastIndex())
+}
+
+// crashOne crashes a random live member, unless too many are down already.
+func (s *sim) crashOne() {
+	down := 0
+	for _, id := range s.ids {
+		if n := s.nodes[id]; !n.up && !n.removed {
+			down++
+		}
+	}
+	if down >= s.prof.maxDown {
+		return
+	}
+	n := s.randomUp()
+	if n == nil {
+		return
+	}
+	lost := n.disk.dirty
+	if err := n.crash(); err != nil {
+		s.failf(InvLibrary, "crashing member %d: %v", n.id, err)
+		return
+	}
+	n.restartAt = s.step + 1 + s.rng.IntN(20*s.prof.electionTick)
+	s.res.Crashes++
+	s.note(n.id, "CRASH (unsynced writes lost: %v), restart at step %d", lost, n.restartAt)
+}
+
+// partition cuts the network: a random two-way split, an isolated member,
+// or a one-way cut.
+func (s *sim) partition() {
+	ids := s.ids
+	switch s.rng.IntN(3) {
+	case 0:
+		var a, b []raftpb.NodeID
+		for _, id := range ids {
+			if s.rng.IntN(2) == 0 {
+				a = append(a, id)
+			} else {
+				b = append(b, id)
+			}
+		}
+		s.net.partition(a, b)
+	case 1:
+		x := ids[s.rng.IntN(len(ids))]
+		var rest []raftpb.NodeID
+		for _, id := range ids {
+			if id != x {
+				rest = append(rest, id)
+			}
+		}
+		s.net.partition([]raftpb.NodeID{x}, rest)
+	default:
+		a, b := ids[s.rng.IntN(len(ids))], ids[s.rng.IntN(len(ids))]
+		if a != b {
+			s.net.cutOneWay(a, b)
+		}
+	}
+	s.res.Partitions++
+	s.note(0, "network cuts now %v", s.net.cuts())
+}
+
+// randomUp returns a random live member that is not being removed, or nil.
+func (s *sim) randomUp() *node {
+	var up []*node
+	for _, id := range s.ids {
+		if n := s.nodes[id]; n.up && !n.removed {
+			up = append(up, n)
+		}
+	}
+	if len(up) == 0 {
+		return nil
+	}
+	return up[s.rng.IntN(len(up))]
+}
+
+// leader returns the live member that believes it leads in the highest
+// term, or nil.
+func (s *sim) leader() *node {
+	var best *node
+	for _, id := range s.ids {
+		n := s.nodes[id]
+		if n.up && n.state == raft.StateLeader && (best == nil || n.hs.Term > best.hs.Term) {
+			best = n
+		}
+	}
+	return best
+}
+
+// settle heals every fault and checks liveness and durability: within
+// SettleTimeouts election timeouts a leader must be elected, a fresh proposal
+// must commit, and every member of the committed membership must apply
+// everything that was ever acknowledged.
+func (s *sim) settle() {
+	s.settling = true
+	s.net.heal()
+	s.net.dropP, s.net.dupP, s.net.maxDelay = 0, 0, 1
+	s.prof.tickP, s.prof.readyP = 1, 1
+	for _, id := range s.ids {
+		if n := s.nodes[id]; !n.up && !n.removed {
+			n.restartAt = s.step
+		}
+	}
+	s.note(0, "SETTLE: faults healed, every member restarted")
+	bound := SettleTimeouts * s.prof.electionTick
+	var final uint64
+	lastTry := -1 << 30
+	start := s.step
+	for ; s.step < start+bound && s.fail == nil; s.step++ {
+		if final == 0 || (!s.props[final].acked && s.step-lastTry > 2*s.prof.electionTick) {
+			if l := s.leader(); l != nil {
+				if seq := s.propose(l); seq != 0 {
+					final, lastTry = seq, s.step
+				}
+			}
+		}
+		s.runStep(false)
+		if final != 0 && s.props[final].acked && s.caughtUp(s.maxAck) {
+			return
+		}
+	}
+	if s.fail != nil {
+		return
+	}
+	what := "no leader was elected"
+	switch {
+	case final != 0 && !s.props[final].acked:
+		what = fmt.Sprintf("proposal p%d was not committed and applied on its proposer", final)
+	case final != 0:
+		what = fmt.Sprintf("not every member applied up to %d (the highest acknowledged write)", s.maxAck)
+		s.failf(InvAckedDurable, "%d steps after the faults healed, %s:\n%s", bound, what, s.statusDump())
+		return
+	}
+	s.failf(InvLiveness, "%d steps (%d election timeouts) after the faults healed, %s:\n%s",
+		bound, SettleTimeouts, what, s.statusDump())
+}
+
+// caughtUp reports whether every member of the committed membership is up
+// and has applied index.
+func (s *sim) caughtUp(index raftpb.Index) bool {
+	for _, id := range s.ids {
+		n := s.nodes[id]
+		if s.isMember(id) && (!n.up || n.applied < index) {
+			return false
+		}
+	}
+	return true
+}
+
+// statusDump describes every member for a liveness failure.
+func (s *sim) statusDump() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  committed membership (index %d): %s\n", s.confIndex, confKey(s.conf))
+	for _, id := range s.ids {
+		n := s.nodes[id]
+		fmt.Fprintf(&b, "  member %d: up=%v removed=%v state=%s lead=%d hs=%+v applied=%d log=%d..%d conf=%s",
+			id, n.up, n.removed, n.state, n.lead, n.hs, n.applied, n.disk.written.base+1, n.disk.written.lastIndex(), confKey(n.conf))
+		if n.up {
+			st := n.rn.Status()
+			fmt.Fprintf(&b, " status{term=%d commit=%d applied=%d transferee=%d voters=%v learners=%v}",
+				st.Term, st.Commit, st.Applied, st.LeadTransferee, st.Voters, st.Learners)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

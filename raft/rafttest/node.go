@@ -1,0 +1,319 @@
+package rafttest
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/shelf-kv/shelf/raft"
+	"github.com/shelf-kv/shelf/raft/raftpb"
+)
+
+// node is one simulated member: a RawNode, its disk, its state machine and
+// the driver that connects them (see the durability contract in doc.go).
+type node struct {
+	id   raftpb.NodeID
+	s    *sim
+	disk *disk
+	// rn is nil while the member is down.
+	rn *raft.RawNode
+	up bool
+	// incarnation counts starts; it seeds the member's election jitter.
+	incarnation uint64
+	// restartAt is the step at which a crashed member comes back.
+	restartAt int
+	// removed is set once the member's removal is applied anywhere; it is
+	// stopped at stopAt and never restarted.
+	removed bool
+	stopAt  int
+
+	// state and lead are the SoftState last handed out by Ready.
+	state raft.StateType
+	lead  raftpb.NodeID
+	// hs is the HardState last written (or loaded at start).
+	hs raftpb.HardState
+
+	// The state machine: the chain hash of the applied prefix.
+	// Invariant: smHash == chain(applied).
+	applied raftpb.Index
+	smHash  uint64
+	// conf is the membership after the last applied entry.
+	conf raftpb.ConfState
+	// snapIndex is the applied index of the newest local snapshot.
+	snapIndex raftpb.Index
+
+	// pending is the Ready being persisted, nil when idle.
+	pending *inflight
+}
+
+// inflight is a Ready between Ready() and Advance().
+type inflight struct {
+	rd raft.Ready
+	// later holds the messages to send once the fsync is done.
+	later []raftpb.Message
+	// syncAt is the step at which the fsync completes.
+	syncAt int
+}
+
+// start (re)builds the RawNode from the synced disk, as a process restart
+// would: Config.Applied is the snapshot the state machine is restored from.
+func (n *node) start() error {
+	s := n.s
+	n.incarnation++
+	synced := &n.disk.synced
+	n.applied, n.smHash, n.conf, n.snapIndex = 0, 0, raftpb.ConfState{}, 0
+	if !synced.snap.IsEmpty() {
+		img, err := unmarshalSM(synced.snap.Data)
+		if err != nil {
+			return err
+		}
+		n.applied, n.smHash, n.snapIndex = img.Applied, img.Hash, img.Applied
+		n.conf = synced.snap.Metadata.ConfState
+	}
+	n.hs = synced.hs
+	n.state, n.lead = raft.StateFollower, raftpb.None
+	cfg := &raft.Config{
+		ID:                        n.id,
+		ElectionTick:              s.prof.electionTick,
+		HeartbeatTick:             s.prof.heartbeatTick,
+		Storage:                   n.disk.mem,
+		Applied:                   n.applied,
+		MaxSizePerMsg:             s.prof.maxSizePerMsg,
+		MaxUncommittedEntriesSize: s.prof.maxUncommit,
+		MaxInflightMsgs:           s.prof.maxInflight,
+		DisablePreVote:            !s.prof.preVote,
+		DisableCheckQuorum:        !s.prof.checkQuorum,
+		Rand:                      rand.New(rand.NewPCG(s.opts.Seed, uint64(n.id)<<32|n.incarnation)),
+		AutoPromoteLearners:       s.prof.autoPromote,
+		TestingKnobs:              s.opts.Knobs,
+	}
+	rn, err := raft.NewRawNode(cfg)
+	if err != nil {
+		return fmt.Errorf("rafttest: NewRawNode for member %d: %w", n.id, err)
+	}
+	n.rn, n.up, n.pending = rn, true, nil
+	return nil
+}
+
+// crash stops the member, losing its unsynced writes, its unsent messages
+// and its volatile state.
+func (n *node) crash() error {
+	n.rn, n.up, n.pending = nil, false, nil
+	return n.disk.crash()
+}
+
+// drive advances the member's driver by one step: it completes an fsync that
+// is due, then takes a new Ready if there is one and the scheduler says so.
+func (n *node) drive() {
+	if !n.up {
+		return
+	}
+	s := n.s
+	if n.pending != nil {
+		if s.step < n.pending.syncAt {
+			return
+		}
+		n.finish()
+	}
+	if s.fail == nil && n.up && n.rn.HasReady() && s.rng.Float64() < s.prof.readyP {
+		n.takeReady()
+	}
+}
+
+// takeReady takes a Ready and writes it to the disk (not yet synced), sends
+// the messages the contract allows before the fsync, and schedules the fsync.
+func (n *node) takeReady() {
+	s := n.s
+	rd := n.rn.Ready()
+	if rd.SoftState != nil {
+		if rd.SoftState.RaftState != n.state || rd.SoftState.Lead != n.lead {
+			s.note(n.id, "state %s lead=%d", rd.SoftState.RaftState, rd.SoftState.Lead)
+		}
+		n.state, n.lead = rd.SoftState.RaftState, rd.SoftState.Lead
+	}
+	leader := n.state == raft.StateLeader
+	prev := n.hs
+	n.checkReady(&rd, prev)
+
+	if !rd.Snapshot.IsEmpty() {
+		meta := rd.Snapshot.Metadata
+		img, err := unmarshalSM(rd.Snapshot.Data)
+		if err == nil && img.Applied != meta.Index {
+			err = fmt.Errorf("snapshot metadata index %d but its data is the state at %d", meta.Index, img.Applied)
+		}
+		if err != nil {
+			s.failf(InvLibrary, "member %d: Ready.Snapshot: %v", n.id, err)
+			return
+		}
+		if err := n.disk.applySnapshot(rd.Snapshot, img.Hash); err != nil {
+			s.failf(InvLibrary, "member %d: %v", n.id, err)
+			return
+		}
+		s.note(n.id, "install snapshot %d/%d", meta.Index, meta.Term)
+		s.chk.snapshotInstalled(n, meta.Index, meta.Term, img.Hash)
+	}
+	ents, chains, err := n.disk.appendEntries(rd.Entries)
+	if err != nil {
+		s.failf(InvLibrary, "member %d: %v", n.id, err)
+		return
+	}
+	s.chk.written(n, ents, chains)
+	if !rd.HardState.IsEmpty() {
+		if err := n.disk.setHardState(rd.HardState); err != nil {
+			s.failf(InvLibrary, "member %d: %v", n.id, err)
+			return
+		}
+		n.hs = rd.HardState
+		if n.hs.Commit > prev.Commit {
+			s.chk.commitAdvanced(n, prev.Commit, n.hs.Commit)
+		}
+	}
+	if leader {
+		s.chk.leaderElected(n, n.hs.Term)
+	}
+	for _, rs := range rd.ReadStates {
+		s.readAnswered(n, rs)
+	}
+
+	p := &inflight{rd: rd, syncAt: s.step + s.rng.IntN(s.prof.maxFsync+1)}
+	for i := range rd.Messages {
+		m := &rd.Messages[i]
+		early := s.opts.AckBeforePersist
+		if leader && (m.Type == raftpb.MsgApp || m.Type == raftpb.MsgHeartbeat || m.Type == raftpb.MsgSnap) {
+			early = early || s.rng.Float64() < s.prof.earlyP
+		}
+		if early {
+			s.send(n, m)
+		} else {
+			p.later = append(p.later, *m)
+		}
+	}
+	n.pending = p
+	if p.syncAt <= s.step {
+		n.finish()
+	}
+}
+
+// checkReady checks the parts of the durability contract the library owns.
+func (n *node) checkReady(rd *raft.Ready, prev raftpb.HardState) {
+	s := n.s
+	hs := rd.HardState
+	if !hs.IsEmpty() {
+		if hs.Commit < prev.Commit {
+			s.failf(InvCommitMonotonic, "member %d commit index went back from %d to %d", n.id, prev.Commit, hs.Commit)
+		}
+		if hs.Term < prev.Term {
+			s.failf(InvVote, "member %d term went back from %d to %d", n.id, prev.Term, hs.Term)
+		}
+		if hs.Term == prev.Term && prev.Vote != raftpb.None && hs.Vote != prev.Vote {
+			s.failf(InvVote, "member %d changed its vote in term %d from %d to %d", n.id, hs.Term, prev.Vote, hs.Vote)
+		}
+	}
+	changed := !hs.IsEmpty() && (hs.Term != prev.Term || hs.Vote != prev.Vote)
+	if (len(rd.Entries) > 0 || changed) && !rd.MustSync {
+		s.failf(InvDurability, "member %d: Ready with %d entries and hard state %+v (was %+v) has MustSync=false", n.id, len(rd.Entries), hs, prev)
+	}
+	// CommittedEntries must already be durable: in the synced log, same term.
+	for i := range rd.CommittedEntries {
+		e := &rd.CommittedEntries[i]
+		t, ok := n.disk.synced.termAt(e.Index)
+		if !ok || t != e.Term || e.Index <= n.disk.synced.base {
+			s.failf(InvDurability, "member %d: CommittedEntries holds %d/%d which this member has not persisted (synced log %d..%d)",
+				n.id, e.Term, e.Index, n.disk.synced.base+1, n.disk.synced.lastIndex())
+			return
+		}
+	}
+	for i := range rd.Messages {
+		m := &rd.Messages[i]
+		if m.Type.IsLocal() || !m.Type.Valid() || m.From != n.id || m.To == n.id || m.To == raftpb.None {
+			s.failf(InvLibrary, "member %d: Ready holds a message it may not send: %s", n.id, m)
+		}
+	}
+}
+
+// finish completes the in-flight Ready: fsync (if MustSync), send the held
+// messages, apply, Advance.
+func (n *node) finish() {
+	s := n.s
+	p := n.pending
+	if p.rd.MustSync {
+		n.disk.fsync()
+	}
+	for i := range p.later {
+		s.send(n, &p.later[i])
+	}
+	if !p.rd.Snapshot.IsEmpty() {
+		img, _ := unmarshalSM(p.rd.Snapshot.Data)
+		n.applied, n.smHash = img.Applied, img.Hash
+		n.conf = p.rd.Snapshot.Metadata.ConfState
+	}
+	for i := range p.rd.CommittedEntries {
+		if !n.apply(&p.rd.CommittedEntries[i]) {
+			return
+		}
+	}
+	n.rn.Advance(p.rd)
+	n.pending = nil
+}
+
+// apply applies one committed entry to the state machine.
+func (n *node) apply(e *raftpb.Entry) bool {
+	s := n.s
+	if e.Index != n.applied+1 {
+		s.failf(InvApplyOrder, "member %d applied %d, next committed entry is %d", n.id, n.applied, e.Index)
+		return false
+	}
+	n.smHash = chainNext(n.smHash, e)
+	n.applied = e.Index
+	s.chk.applied(n, e.Index, n.smHash)
+	switch e.Type {
+	case raftpb.EntryConfChange:
+		var cc raftpb.ConfChange
+		if err := cc.Unmarshal(e.Data); err != nil {
+			s.failf(InvLibrary, "member %d: committed EntryConfChange %d/%d does not decode: %v", n.id, e.Term, e.Index, err)
+			return false
+		}
+		cs := n.rn.ApplyConfChange(cc)
+		if cs == nil {
+			s.failf(InvLibrary, "member %d: ApplyConfChange(%s) returned nil", n.id, cc)
+			return false
+		}
+		n.conf = *cs
+		s.confApplied(n, e.Index, cc, *cs)
+	case raftpb.EntryNormal:
+		if seq, ok := parseProposal(e.Data); ok {
+			s.proposalApplied(n, seq, e.Index)
+		}
+	}
+	return s.fail == nil
+}
+
+// step delivers a message from the network.
+func (n *node) step(m raftpb.Message) {
+	s := n.s
+	err := n.rn.Step(m)
+	switch {
+	case err == nil:
+	case errors.Is(err, raft.ErrStepPeerNotFound), errors.Is(err, raft.ErrProposalDropped):
+		s.tr.add(event{step: s.step, kind: evStepErr, msg: summarize(&m), text: err.Error()})
+	default:
+		s.failf(InvLibrary, "member %d: Step(%s): unexpected error %v", n.id, m, err)
+	}
+}
+
+// snapshot creates a durable snapshot of the state machine and compacts the
+// log, keeping a random tail for followers slightly behind.
+func (n *node) snapshot() error {
+	s := n.s
+	w := &n.disk.written
+	compactTo := n.applied - raftpb.Index(s.rng.IntN(8))
+	if compactTo <= w.base {
+		compactTo = w.base
+	}
+	if err := n.disk.snapshotAndCompact(smImage{Applied: n.applied, Hash: n.smHash}, n.conf, compactTo); err != nil {
+		return err
+	}
+	n.snapIndex = n.applied
+	s.note(n.id, "snapshot at %d, compacted to %d", n.applied, compactTo)
+	return nil
+}
