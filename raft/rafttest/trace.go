@@ -12,12 +12,12 @@ import (
 type evKind uint8
 
 const (
-	evSend     evKind = iota // a message left its sender (msg)
-	evDeliver                // a message was stepped into its recipient (msg)
-	evDrop                   // the network lost a message (msg, text = why)
-	evDup                    // the network duplicated a message (msg)
-	evNote                   // free text (crash, restart, partition, op, state change)
-	evStepErr                // Step returned an error (msg, text)
+	evSend    evKind = iota // a message left its sender (msg)
+	evDeliver               // a message was stepped into its recipient (msg)
+	evDrop                  // the network lost a message (msg, text = why)
+	evDup                   // the network duplicated a message (msg)
+	evNote                  // free text (crash, restart, partition, op, state change)
+	evStepErr               // Step returned an error (msg, text)
 )
 
 // event is one line of the trace. Messages are summarised by value (no
@@ -32,17 +32,17 @@ type event struct {
 
 // msgSummary is the part of a message worth printing.
 type msgSummary struct {
-	typ            raftpb.MessageType
-	from, to       raftpb.NodeID
-	term, logTerm  raftpb.Term
-	index, commit  raftpb.Index
-	nents          int
-	firstEnt       raftpb.Index
-	lastEnt        raftpb.Index
-	reject         bool
-	hint           raftpb.Index
-	snapIdx        raftpb.Index
-	hasCtx         bool
+	typ           raftpb.MessageType
+	from, to      raftpb.NodeID
+	term, logTerm raftpb.Term
+	index, commit raftpb.Index
+	nents         int
+	firstEnt      raftpb.Index
+	lastEnt       raftpb.Index
+	reject        bool
+	hint          raftpb.Index
+	snapIdx       raftpb.Index
+	hasCtx        bool
 }
 
 func summarize(m *raftpb.Message) msgSummary {
