@@ -105,9 +105,9 @@ func TestNetworkDeterministicAndCuts(t *testing.T) {
 		for step := range 50 {
 			for to := raftpb.NodeID(2); to <= 3; to++ {
 				m := raftpb.Message{Type: raftpb.MsgApp, From: 1, To: to, Index: raftpb.Index(step)}
-				n.send(step, &m)
+				n.send(step, 1, &m)
 				r := raftpb.Message{Type: raftpb.MsgAppResp, From: to, To: 1, Index: raftpb.Index(step)}
-				n.send(step, &r)
+				n.send(step, to, &r)
 			}
 			for _, e := range n.due(step) {
 				if _, err := e.decode(); err != nil {

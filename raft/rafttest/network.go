@@ -16,6 +16,10 @@ type link struct{ from, to raftpb.NodeID }
 type envelope struct {
 	// at is the step at which the message becomes deliverable.
 	at int
+	// sender is the member that put the message on the wire; it differs
+	// from msg.from for a proposal or read request forwarded on behalf of
+	// another member.
+	sender raftpb.NodeID
 	// wire is the message as the peer transport would carry it
 	// (raftpb.Message.Marshal); it is decoded on delivery.
 	wire []byte
@@ -53,9 +57,9 @@ const (
 	lostCut
 )
 
-// send puts m on the wire at step now.
-func (n *network) send(now int, m *raftpb.Message) sendResult {
-	if n.cut[link{m.From, m.To}] {
+// send puts m, sent by sender, on the wire at step now.
+func (n *network) send(now int, sender raftpb.NodeID, m *raftpb.Message) sendResult {
+	if n.cut[link{sender, m.To}] {
 		return lostCut
 	}
 	if n.dropP > 0 && n.rng.Float64() < n.dropP {
@@ -63,9 +67,9 @@ func (n *network) send(now int, m *raftpb.Message) sendResult {
 	}
 	wire := m.Marshal()
 	sum := summarize(m)
-	n.inflight = append(n.inflight, envelope{at: now + 1 + n.rng.IntN(n.maxDelay), wire: wire, msg: sum})
+	n.inflight = append(n.inflight, envelope{at: now + 1 + n.rng.IntN(n.maxDelay), sender: sender, wire: wire, msg: sum})
 	if n.dupP > 0 && n.rng.Float64() < n.dupP {
-		n.inflight = append(n.inflight, envelope{at: now + 1 + n.rng.IntN(n.maxDelay), wire: wire, msg: sum})
+		n.inflight = append(n.inflight, envelope{at: now + 1 + n.rng.IntN(n.maxDelay), sender: sender, wire: wire, msg: sum})
 		return sentDup
 	}
 	return sentOK

@@ -225,7 +225,8 @@ func (n *node) checkReady(rd *raft.Ready, prev raftpb.HardState) {
 	}
 	for i := range rd.Messages {
 		m := &rd.Messages[i]
-		if m.Type.IsLocal() || !m.Type.Valid() || m.From != n.id || m.To == n.id || m.To == raftpb.None {
+		forwarded := m.Type == raftpb.MsgProp || m.Type == raftpb.MsgReadIndex
+		if m.Type.IsLocal() || !m.Type.Valid() || (m.From != n.id && !forwarded) || m.To == n.id || m.To == raftpb.None {
 			s.failf(InvLibrary, "member %d: Ready holds a message it may not send: %s", n.id, m)
 		}
 	}

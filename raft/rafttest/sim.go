@@ -189,7 +189,7 @@ func (s *sim) runStep(faults bool) {
 // send hands a message from n to the network (and reports losses the way
 // a transport would: a lost snapshot fails, an unreachable peer is reported).
 func (s *sim) send(n *node, m *raftpb.Message) {
-	switch s.net.send(s.step, m) {
+	switch s.net.send(s.step, n.id, m) {
 	case sentOK:
 		s.tr.add(event{step: s.step, kind: evSend, msg: summarize(m)})
 	case sentDup:
@@ -214,12 +214,12 @@ func (s *sim) send(n *node, m *raftpb.Message) {
 // the recipient are up.
 func (s *sim) deliver(e *envelope) {
 	to, ok := s.nodes[e.msg.to]
-	from := s.nodes[e.msg.from]
+	from := s.nodes[e.sender]
 	var why string
 	switch {
 	case !ok || !to.up:
 		why = "recipient down"
-	case s.net.isCut(e.msg.from, e.msg.to):
+	case s.net.isCut(e.sender, e.msg.to):
 		why = "link cut in flight"
 	}
 	if why != "" {
