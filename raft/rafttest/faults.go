@@ -2,6 +2,8 @@ package rafttest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/shelf-kv/shelf/raft"
@@ -256,6 +258,11 @@ func (s *sim) statusDump() string {
 			st := n.rn.Status()
 			fmt.Fprintf(&b, " status{term=%d commit=%d applied=%d transferee=%d voters=%v learners=%v}",
 				st.Term, st.Commit, st.Applied, st.LeadTransferee, st.Voters, st.Learners)
+			for _, pid := range slices.Sorted(maps.Keys(st.Progress)) {
+				pr := st.Progress[pid]
+				fmt.Fprintf(&b, "\n      progress %d: match=%d next=%d state=%v pendingSnap=%d active=%v learner=%v inflight=%d",
+					pid, pr.Match, pr.Next, pr.State, pr.PendingSnapshot, pr.RecentActive, pr.IsLearner, pr.Inflight)
+			}
 		}
 		b.WriteByte('\n')
 	}

@@ -53,6 +53,8 @@ type inflight struct {
 	later []raftpb.Message
 	// syncAt is the step at which the fsync completes.
 	syncAt int
+	// applied is set once the snapshot and CommittedEntries are applied.
+	applied bool
 }
 
 // start (re)builds the RawNode from the synced disk, as a process restart
@@ -189,6 +191,11 @@ func (n *node) takeReady() {
 		}
 	}
 	n.pending = p
+	if s.rng.Float64() < s.prof.applyEarlyP {
+		if !n.applyReady(p) {
+			return
+		}
+	}
 	if p.syncAt <= s.step {
 		n.finish()
 	}
@@ -243,6 +250,20 @@ func (n *node) finish() {
 	for i := range p.later {
 		s.send(n, &p.later[i])
 	}
+	if !n.applyReady(p) {
+		return
+	}
+	n.rn.Advance(p.rd)
+	n.pending = nil
+}
+
+// applyReady applies the in-flight Ready's snapshot and CommittedEntries
+// (once). It reports false if an invariant broke.
+func (n *node) applyReady(p *inflight) bool {
+	if p.applied {
+		return true
+	}
+	p.applied = true
 	if !p.rd.Snapshot.IsEmpty() {
 		img, _ := unmarshalSM(p.rd.Snapshot.Data)
 		n.applied, n.smHash = img.Applied, img.Hash
@@ -250,11 +271,10 @@ func (n *node) finish() {
 	}
 	for i := range p.rd.CommittedEntries {
 		if !n.apply(&p.rd.CommittedEntries[i]) {
-			return
+			return false
 		}
 	}
-	n.rn.Advance(p.rd)
-	n.pending = nil
+	return true
 }
 
 // apply applies one committed entry to the state machine.

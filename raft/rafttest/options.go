@@ -59,6 +59,12 @@ type profile struct {
 	maxDelay int     // message delay is 1..maxDelay steps
 	maxFsync int     // fsync completes 0..maxFsync steps after the write
 	earlyP   float64 // chance a leader sends MsgApp/MsgHeartbeat/MsgSnap before its fsync
+	// stepInReady lets messages be stepped into a member between Ready() and
+	// Advance() (as etcd-io/raft's node.go does); otherwise they wait.
+	stepInReady bool
+	// applyEarlyP is the chance a Ready's CommittedEntries are applied when
+	// it is taken (they are durable already) rather than after the fsync.
+	applyEarlyP float64
 
 	crashP     float64 // per step: crash a live member
 	maxDown    int     // members down at once
@@ -86,6 +92,8 @@ func drawProfile(r *rand.Rand, nodes int) profile {
 		maxDelay:      1 + r.IntN(4),
 		maxFsync:      r.IntN(4),
 		earlyP:        r.Float64(),
+		stepInReady:   r.IntN(4) != 0,
+		applyEarlyP:   r.Float64(),
 		maxDown:       1 + r.IntN((nodes+1)/2),
 		proposeP:      0.05 + 0.25*r.Float64(),
 		readP:         0.02 + 0.08*r.Float64(),

@@ -229,6 +229,13 @@ func (s *sim) deliver(e *envelope) {
 		}
 		return
 	}
+	if to.pending != nil && !s.prof.stepInReady {
+		// This driver steps nothing between Ready() and Advance(): the
+		// message waits in the receive buffer.
+		e.at = s.step + 1
+		s.net.inflight = append(s.net.inflight, *e)
+		return
+	}
 	m, err := e.decode()
 	if err != nil {
 		s.failf(InvLibrary, "%v", err)
