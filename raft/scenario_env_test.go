@@ -94,8 +94,19 @@ func (e *scenarioEnv) run(line string) (out string) {
 			e.processReady(e.nodes[id])
 		}
 	case "deliver-msgs":
-		for _, id := range parseIDs(args) {
-			e.deliver(id)
+		// deliver-msgs ID... [from=ID]: with from, only messages sent by
+		// that node are delivered; the others stay queued.
+		var from raftpb.NodeID
+		var ids []string
+		for _, a := range args {
+			if v, ok := strings.CutPrefix(a, "from="); ok {
+				from = parseIDs([]string{v})[0]
+			} else {
+				ids = append(ids, a)
+			}
+		}
+		for _, id := range parseIDs(ids) {
+			e.deliverFrom(id, from)
 		}
 	case "drop-msgs":
 		for _, id := range parseIDs(args) {
@@ -375,9 +386,19 @@ func must(err error) {
 
 // deliver steps every queued message into node id (dropping those across a
 // partition or to a crashed node) and prints them.
-func (e *scenarioEnv) deliver(id raftpb.NodeID) {
-	msgs := e.inbox[id]
-	e.inbox[id] = nil
+func (e *scenarioEnv) deliver(id raftpb.NodeID) { e.deliverFrom(id, raftpb.None) }
+
+// deliverFrom is deliver restricted to messages from `from` (None: all).
+func (e *scenarioEnv) deliverFrom(id, from raftpb.NodeID) {
+	var msgs, kept []raftpb.Message
+	for _, m := range e.inbox[id] {
+		if from == raftpb.None || m.From == from {
+			msgs = append(msgs, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	e.inbox[id] = kept
 	nd := e.nodes[id]
 	for _, m := range msgs {
 		switch {
