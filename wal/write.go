@@ -323,8 +323,10 @@ func (w *WAL) syncData() error {
 	return nil
 }
 
-// fail records cause as fatal, closes the library (never retrying or
-// trusting a failed fsync) and returns the error every later call returns.
+// fail records cause as fatal and returns the error every later call
+// returns. The library is abandoned, not closed: its Close fsyncs again, and
+// an fsync after a failed one must never be issued, let alone trusted. The
+// process is expected to stop; its file handles go with it.
 func (w *WAL) fail(cause error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -338,7 +340,6 @@ func (w *WAL) failLocked(cause error) error {
 	}
 	w.mu.err = fmt.Errorf("%w: %s: %w", ErrFailed, w.dir, cause)
 	w.log.Error("wal failed; every later call will return this error", "err", cause)
-	_ = w.lib.Close()
 	w.m.unregister()
 	return w.mu.err
 }
