@@ -120,6 +120,14 @@ func newRaft(c *Config) (*raft, error) {
 		r.Term = hs.Term
 		r.Vote = hs.Vote
 	}
+	if lt := rlog.lastTerm(); r.Term < lt {
+		// A log can hold entries of a term above the persisted one only
+		// through bootstrapping (a snapshot of term 1 with an empty
+		// HardState). A node's term is never below its log's, or checks
+		// such as "the leader committed an entry of its own term" would
+		// be fooled; raising the term (with no vote) is always safe.
+		r.Term, r.Vote = lt, raftpb.None
+	}
 	if c.Applied > rlog.committed {
 		return nil, fmt.Errorf("%w: Applied %d is beyond the persisted commit index %d",
 			ErrInvalidConfig, c.Applied, rlog.committed)
