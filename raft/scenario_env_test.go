@@ -269,6 +269,17 @@ func (e *scenarioEnv) addNodes(args []string) error {
 			cfg.ElectionTick = int(num)
 		case "heartbeat":
 			cfg.HeartbeatTick = int(num)
+		case "knob":
+			switch v {
+			case "commit-previous-term":
+				cfg.TestingKnobs.CommitPreviousTermByCount = true
+			case "count-stale-votes":
+				cfg.TestingKnobs.CountStaleVotes = true
+			case "ignore-log-up-to-date":
+				cfg.TestingKnobs.IgnoreLogUpToDate = true
+			default:
+				return fmt.Errorf("add-nodes: unknown knob %q", v)
+			}
 		default:
 			return fmt.Errorf("add-nodes: unknown option %q", a)
 		}
