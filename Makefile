@@ -52,7 +52,7 @@ sim: ## long deterministic raft simulation: make sim SEEDS=N
 	$(GO) test -count=1 -timeout 0 -run 'TestSimulation' ./raft/... -sim.seeds=$(SEEDS)
 
 deps: ## install what the tests need (nothing by hand on a fresh machine)
-	@$(GO) mod download
+	@scripts/deps.sh
 
 clean:
 	rm -rf bin
