@@ -3,11 +3,11 @@ package mvcc
 import "sort"
 
 // readEventsLocked returns the events of the log entries with
-// from <= main <= to that w wants (every event when w is nil), in
+// from <= main <= to that want accepts, in
 // (main, sub) order. It scans about budget entries at most but never stops
 // inside a revision, and returns the last revision it scanned completely.
 // Callers hold mu (read).
-func (s *Store) readEventsLocked(from, to int64, budget int, w *watcher, wantPrev bool) ([]Event, int64) {
+func (s *Store) readEventsLocked(from, to int64, budget int, want func(key string, tomb bool) bool, wantPrev bool) ([]Event, int64) {
 	log := s.mu.log
 	i := sort.Search(len(log), func(i int) bool { return log[i].main >= from })
 	var evs []Event
@@ -20,10 +20,8 @@ func (s *Store) readEventsLocked(from, to int64, budget int, w *watcher, wantPre
 			break
 		}
 		scanned++
-		if w != nil {
-			if e.tomb && w.noDelete || !e.tomb && w.noPut || !w.kr.contains(e.key) {
-				continue
-			}
+		if !want(e.key, e.tomb) {
+			continue
 		}
 		if ev, ok := s.eventLocked(e, wantPrev); ok {
 			evs = append(evs, ev)

@@ -25,6 +25,13 @@ type watcher struct {
 	sentSinceProgress bool
 }
 
+func (w *watcher) wantsEntry(key string, tomb bool) bool {
+	if tomb && w.noDelete || !tomb && w.noPut {
+		return false
+	}
+	return w.kr.contains(key)
+}
+
 func (w *watcher) wants(ev *Event) bool {
 	if ev.Type == EventPut && w.noPut || ev.Type == EventDelete && w.noDelete {
 		return false
@@ -191,7 +198,14 @@ func (h *hub) dispatch() {
 			}
 			return
 		}
-		evs, upto := s.readEventsLocked(h.rev+1, cur, s.cfg.WatchBatchEvents, nil, wantPrev)
+		if len(h.synced) == 0 {
+			// Nobody to tell: skip the revisions without reading them.
+			s.mu.RUnlock()
+			h.rev = cur
+			h.published.Store(cur)
+			continue
+		}
+		evs, upto := s.readEventsLocked(h.rev+1, cur, s.cfg.WatchBatchEvents, h.anySynced, wantPrev)
 		s.mu.RUnlock()
 		for w := range h.synced {
 			sel := selectEvents(evs, w)
@@ -212,6 +226,17 @@ func (h *hub) dispatch() {
 		h.rev = upto
 		h.published.Store(upto)
 	}
+}
+
+// anySynced reports whether some synced watcher wants an event of type
+// (tomb) on key; dispatch builds only those events.
+func (h *hub) anySynced(key string, tomb bool) bool {
+	for w := range h.synced {
+		if w.wantsEntry(key, tomb) {
+			return true
+		}
+	}
+	return false
 }
 
 // selectEvents returns the events of evs w wants (at or above w.minRev),
@@ -259,7 +284,7 @@ func (h *hub) syncUnsynced() bool {
 				h.synced[w] = struct{}{}
 				break
 			}
-			evs, upto := s.readEventsLocked(w.minRev, h.rev, s.cfg.WatchBatchEvents, w, w.prevKV)
+			evs, upto := s.readEventsLocked(w.minRev, h.rev, s.cfg.WatchBatchEvents, w.wantsEntry, w.prevKV)
 			s.mu.RUnlock()
 			if len(evs) > 0 {
 				r := WatchResponse{Header: ResponseHeader{Revision: h.rev}, WatchID: w.id, Events: evs}
