@@ -78,19 +78,19 @@ func parseProposal(data []byte) (uint64, bool) {
 }
 
 // propose makes a client proposal at n. It returns the sequence number, or
-// 0 if raft refused it.
-func (s *sim) propose(n *node) uint64 {
+// 0 and the error if raft refused it.
+func (s *sim) propose(n *node) (uint64, error) {
 	s.propSeq++
 	seq := s.propSeq
 	err := n.rn.Propose(proposalData(seq, s.rng.IntN(s.prof.maxPayload+1)))
 	if err != nil {
 		s.note(n.id, "propose p%d refused: %v", seq, err)
-		return 0
+		return 0, err
 	}
 	s.props[seq] = &proposal{proposer: n.id}
 	s.res.Proposals++
 	s.note(n.id, "propose p%d", seq)
-	return seq
+	return seq, nil
 }
 
 // proposalApplied is called when n applies proposal seq at index.

@@ -27,7 +27,7 @@ func (s *sim) faults() {
 	}
 	if r.Float64() < p.proposeP {
 		if n := s.randomUp(); n != nil {
-			s.propose(n)
+			_, _ = s.propose(n)
 		}
 	}
 	if r.Float64() < p.readP {
@@ -202,14 +202,21 @@ func (s *sim) settle() {
 	}
 	s.note(0, "SETTLE: faults healed, every member restarted")
 	bound := SettleTimeouts * s.prof.electionTick
-	var final uint64
+	var (
+		final   uint64
+		lastErr error
+		refuser *node
+	)
 	lastTry := -1 << 30
 	start := s.step
 	for ; s.step < start+bound && s.fail == nil; s.step++ {
 		if final == 0 || (!s.props[final].acked && s.step-lastTry > 2*s.prof.electionTick) {
 			if l := s.leader(); l != nil {
-				if seq := s.propose(l); seq != 0 {
+				seq, err := s.propose(l)
+				if seq != 0 {
 					final, lastTry = seq, s.step
+				} else {
+					lastErr, refuser = err, l
 				}
 			}
 		}
@@ -223,6 +230,8 @@ func (s *sim) settle() {
 	}
 	what := "no leader was elected"
 	switch {
+	case final == 0 && refuser != nil:
+		what = fmt.Sprintf("the leader refused every fresh proposal (last: member %d: %v)", refuser.id, lastErr)
 	case final != 0 && !s.props[final].acked:
 		what = fmt.Sprintf("proposal p%d was not committed and applied on its proposer", final)
 	case final != 0:

@@ -44,6 +44,10 @@ type node struct {
 
 	// pending is the Ready being persisted, nil when idle.
 	pending *inflight
+	// held are messages delivered while pending, when the profile's driver
+	// does not step between Ready() and Advance(); they are stepped right
+	// after Advance, before the next Ready is taken.
+	held []envelope
 }
 
 // inflight is a Ready between Ready() and Advance().
@@ -100,7 +104,7 @@ func (n *node) start() error {
 // crash stops the member, losing its unsynced writes, its unsent messages
 // and its volatile state.
 func (n *node) crash() error {
-	n.rn, n.up, n.pending = nil, false, nil
+	n.rn, n.up, n.pending, n.held = nil, false, nil, nil
 	return n.disk.crash()
 }
 
@@ -116,6 +120,15 @@ func (n *node) drive() {
 			return
 		}
 		n.finish()
+		if n.pending == nil && len(n.held) > 0 {
+			held := n.held
+			n.held = nil
+			for i := range held {
+				if s.fail == nil && n.up {
+					s.stepInto(n, &held[i])
+				}
+			}
+		}
 	}
 	if s.fail == nil && n.up && n.rn.HasReady() && s.rng.Float64() < s.prof.readyP {
 		n.takeReady()
@@ -232,7 +245,7 @@ func (n *node) checkReady(rd *raft.Ready, prev raftpb.HardState) {
 	}
 	for i := range rd.Messages {
 		m := &rd.Messages[i]
-		forwarded := m.Type == raftpb.MsgProp || m.Type == raftpb.MsgReadIndex
+		forwarded := m.Type == raftpb.MsgProp || m.Type == raftpb.MsgReadIndex || m.Type == raftpb.MsgTransferLeader
 		if m.Type.IsLocal() || !m.Type.Valid() || (m.From != n.id && !forwarded) || m.To == n.id || m.To == raftpb.None {
 			s.failf(InvLibrary, "member %d: Ready holds a message it may not send: %s", n.id, m)
 		}
@@ -327,9 +340,9 @@ func (n *node) step(m raftpb.Message) {
 func (n *node) snapshot() error {
 	s := n.s
 	w := &n.disk.written
-	compactTo := n.applied - raftpb.Index(s.rng.IntN(8))
-	if compactTo <= w.base {
-		compactTo = w.base
+	compactTo := w.base
+	if keep := raftpb.Index(s.rng.IntN(8)); n.applied > w.base+keep {
+		compactTo = n.applied - keep
 	}
 	if err := n.disk.snapshotAndCompact(smImage{Applied: n.applied, Hash: n.smHash}, n.conf, compactTo); err != nil {
 		return err

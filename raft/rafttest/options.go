@@ -29,6 +29,10 @@ type Options struct {
 	TraceLen int
 	// Verbose, if non-nil, receives every event as it happens (-sim.v).
 	Verbose io.Writer
+
+	// tweak, if set, adjusts the seed's drawn profile (regression tests pin
+	// the features a bug needs, e.g. a one-message inflight window).
+	tweak func(*profile)
 }
 
 // DefaultSteps is the default length of the fault phase, in scheduler steps.

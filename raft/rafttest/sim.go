@@ -96,6 +96,9 @@ func Run(opts Options) (res Result, err error) {
 		tr:    newTracer(opts.TraceLen, opts.Verbose),
 	}
 	s.prof = drawProfile(s.rng, opts.Nodes)
+	if opts.tweak != nil {
+		opts.tweak(&s.prof)
+	}
 	s.net = newNetwork(s.rng, &s.prof)
 	s.chk = newChecker(s)
 	s.clients.init()
@@ -231,11 +234,16 @@ func (s *sim) deliver(e *envelope) {
 	}
 	if to.pending != nil && !s.prof.stepInReady {
 		// This driver steps nothing between Ready() and Advance(): the
-		// message waits in the receive buffer.
-		e.at = s.step + 1
-		s.net.inflight = append(s.net.inflight, *e)
+		// message waits in the member's receive buffer until Advance.
+		to.held = append(to.held, *e)
 		return
 	}
+	s.stepInto(to, e)
+}
+
+// stepInto decodes a delivered message and steps it into its recipient.
+func (s *sim) stepInto(to *node, e *envelope) {
+	from := s.nodes[e.sender]
 	m, err := e.decode()
 	if err != nil {
 		s.failf(InvLibrary, "%v", err)
