@@ -29,7 +29,9 @@
 //	clusterID uint64, raftIndex uint64, raftTerm uint64,
 //	revision int64, compactRevision int64,
 //	then four node-id lists (voters, learners, votersOutgoing, learnersNext),
-//	each a uint32 count followed by that many uint64 ids, then autoLeave uint8.
+//	each a uint32 count followed by that many uint64 ids, then autoLeave uint8,
+//	then members: a uint32 length and that many bytes (opaque: the server's
+//	encoding of member names and URLs).
 //
 // The zstd stream (github.com/klauspost/compress/zstd) holds records, each a
 // kind byte followed by varint fields (encoding/binary's Varint/Uvarint):

@@ -57,6 +57,9 @@ type Meta struct {
 	// Revision and CompactRevision are the store's, as of Index.
 	Revision        int64
 	CompactRevision int64
+	// Members is opaque to this package: the server's encoding of the
+	// members' names and URLs as of Index (raft's ConfState has only IDs).
+	Members []byte
 }
 
 // encodeHeader returns the whole fixed prefix of a file: magic, version,
@@ -79,6 +82,8 @@ func encodeHeader(m Meta) []byte {
 	} else {
 		body = append(body, 0)
 	}
+	body = binary.LittleEndian.AppendUint32(body, uint32(len(m.Members)))
+	body = append(body, m.Members...)
 	out := make([]byte, 0, 16+len(body)+4)
 	out = append(out, Magic...)
 	out = binary.LittleEndian.AppendUint16(out, Version)
@@ -134,6 +139,11 @@ func readHeader(r io.Reader, sum hash.Hash32) (Meta, error) {
 		}
 	}
 	m.ConfState.AutoLeave = d.u8() == 1
+	if n := d.u32(); n > maxHeader {
+		return m, fmt.Errorf("%w: members blob of %d bytes", ErrCorrupt, n)
+	} else if n > 0 {
+		m.Members = append([]byte(nil), d.take(int(n))...)
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return m, fmt.Errorf("%w: header body of %d bytes does not parse", ErrCorrupt, n)
 	}

@@ -75,7 +75,8 @@ func buildStore(t testing.TB, seed uint64, n int) *mvcc.Store {
 }
 
 func meta() Meta {
-	return Meta{ClusterID: 0xc1, Term: 7, ConfState: raftpb.ConfState{Voters: []raftpb.NodeID{1, 2, 3}, Learners: []raftpb.NodeID{4}}}
+	return Meta{ClusterID: 0xc1, Term: 7, ConfState: raftpb.ConfState{Voters: []raftpb.NodeID{1, 2, 3}, Learners: []raftpb.NodeID{4}},
+		Members: []byte(`[{"id":1,"name":"a"}]`)}
 }
 
 func mustWrite(t testing.TB, s *mvcc.Store) ([]byte, Meta) {

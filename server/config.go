@@ -1,0 +1,137 @@
+package server
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shelf-kv/shelf/wal"
+)
+
+// Config is everything one member needs to run. cmd/shelf fills it from
+// etcd-named flags; tests fill it directly. Validate is called by New.
+type Config struct {
+	// Name is this member's name in InitialCluster.
+	Name string
+	// DataDir holds the WAL (DataDir/wal) and snapshots (DataDir/snap).
+	DataDir string
+
+	// ListenClientURLs and ListenPeerURLs are where the member listens;
+	// AdvertiseClientURLs and AdvertisePeerURLs are what it tells others.
+	// The advertised peer URLs must match this member's entry in
+	// InitialCluster.
+	ListenClientURLs    []string
+	AdvertiseClientURLs []string
+	ListenPeerURLs      []string
+	AdvertisePeerURLs   []string
+
+	// InitialCluster is etcd's "name=url,name=url" list of the members a
+	// new cluster starts with. InitialClusterState is "new" or "existing"
+	// (joining a running cluster). InitialClusterToken separates clusters
+	// built from the same URLs.
+	InitialCluster      string
+	InitialClusterState string
+	InitialClusterToken string
+
+	// HeartbeatInterval is the raft tick (default 100ms); ElectionTimeout
+	// must be at least 5 ticks (default 1000ms).
+	HeartbeatInterval time.Duration
+	ElectionTimeout   time.Duration
+
+	// SnapshotCount is how many applied entries trigger a snapshot
+	// (default 10,000). SnapshotCatchUpEntries is how many entries before
+	// a snapshot the WAL keeps for slow followers (default 5,000).
+	SnapshotCount          uint64
+	SnapshotCatchUpEntries uint64
+
+	// MaxRequestBytes caps a client request (default 1.5 MiB).
+	MaxRequestBytes int
+	// QuotaBackendBytes raises the NOSPACE alarm when the keyspace grows
+	// past it (default 2 GiB; etcd's default).
+	QuotaBackendBytes int64
+
+	// DiskProfile adds emulated fsync latency (wal.DiskProfile).
+	DiskProfile wal.DiskProfile
+
+	// ClientTLS and PeerTLS, when set, serve (and for peers, dial) with TLS.
+	ClientTLS *tls.Config
+	PeerTLS   *tls.Config
+
+	// Logger receives structured logs. Default: discard.
+	Logger *slog.Logger
+	// Registry receives the member's metrics. Default: a new registry.
+	Registry *prometheus.Registry
+}
+
+// Defaults, as etcd's.
+const (
+	DefaultHeartbeatInterval      = 100 * time.Millisecond
+	DefaultElectionTimeout        = 1000 * time.Millisecond
+	DefaultSnapshotCount          = 10_000
+	DefaultSnapshotCatchUpEntries = 5_000
+	DefaultMaxRequestBytes        = 1536 * 1024
+	DefaultQuotaBackendBytes      = 2 << 30
+)
+
+// withDefaults returns a validated copy of c with defaults filled in. Every
+// error names the flag a person would fix.
+func (c Config) withDefaults() (Config, error) {
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.ElectionTimeout == 0 {
+		c.ElectionTimeout = DefaultElectionTimeout
+	}
+	if c.SnapshotCount == 0 {
+		c.SnapshotCount = DefaultSnapshotCount
+	}
+	if c.SnapshotCatchUpEntries == 0 {
+		c.SnapshotCatchUpEntries = DefaultSnapshotCatchUpEntries
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.QuotaBackendBytes == 0 {
+		c.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if c.InitialClusterState == "" {
+		c.InitialClusterState = "new"
+	}
+	if c.InitialClusterToken == "" {
+		c.InitialClusterToken = "shelf-cluster"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	switch {
+	case c.Name == "":
+		return c, fmt.Errorf("--name must not be empty")
+	case c.DataDir == "":
+		return c, fmt.Errorf("--data-dir must not be empty")
+	case c.HeartbeatInterval < time.Millisecond:
+		return c, fmt.Errorf("--heartbeat-interval %v is below 1ms", c.HeartbeatInterval)
+	case c.ElectionTimeout < 5*c.HeartbeatInterval:
+		return c, fmt.Errorf("--election-timeout %v must be at least 5 times --heartbeat-interval %v", c.ElectionTimeout, c.HeartbeatInterval)
+	case c.InitialClusterState != "new" && c.InitialClusterState != "existing":
+		return c, fmt.Errorf("--initial-cluster-state %q: want new or existing", c.InitialClusterState)
+	case c.MaxRequestBytes < 0:
+		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
+	case c.QuotaBackendBytes < 0:
+		return c, fmt.Errorf("--quota-backend-bytes %d is negative", c.QuotaBackendBytes)
+	case c.SnapshotCatchUpEntries > c.SnapshotCount*10:
+		return c, fmt.Errorf("snapshot catch-up entries %d is more than 10 x --snapshot-count %d", c.SnapshotCatchUpEntries, c.SnapshotCount)
+	case len(c.AdvertisePeerURLs) == 0:
+		return c, fmt.Errorf("--initial-advertise-peer-urls must not be empty")
+	}
+	for _, u := range append(append(append([]string{}, c.ListenClientURLs...), c.ListenPeerURLs...), c.AdvertiseClientURLs...) {
+		if err := checkURL(u); err != nil {
+			return c, fmt.Errorf("listen/advertise URL: %w", err)
+		}
+	}
+	return c, nil
+}
