@@ -26,7 +26,10 @@ func (r *raft) maybeSendAppend(to raftpb.NodeID, sendIfEmpty bool) bool {
 	prevTerm, errt := r.raftLog.term(prevIndex)
 	var ents []raftpb.Entry
 	var erre error
-	if errt == nil {
+	// With a full window (in StateReplicate) send no entries, only an empty
+	// MsgApp: if the in-flight messages were all lost, its answer (ack or
+	// reject) frees the window; otherwise replication would stall forever.
+	if errt == nil && (pr.State != tracker.StateReplicate || !pr.Inflights.Full()) {
 		ents, erre = r.raftLog.entries(pr.Next, r.maxMsgSize)
 	}
 	if len(ents) == 0 && !sendIfEmpty && errt == nil && erre == nil {
@@ -111,6 +114,16 @@ func (r *raft) restore(s raftpb.Snapshot) bool {
 		// (as etcd-io/raft does) rather than risk a leader's log.
 		r.logger.Warn("raft: non-follower received a snapshot", "id", r.id, "state", r.state.String())
 		r.becomeFollower(r.Term+1, raftpb.None)
+		return false
+	}
+	if r.raftLog.applying > r.raftLog.applied {
+		// The driver is still applying CommittedEntries of an outstanding
+		// Ready (it may step messages meanwhile). Installing the snapshot
+		// now would replace the membership under the conf changes it is
+		// about to apply; refuse, and let the leader retry after
+		// ReportSnapshot and a probe.
+		r.logger.Info("raft: deferring a snapshot while committed entries are applied",
+			"id", r.id, "index", s.Metadata.Index, "applying", r.raftLog.applying, "applied", r.raftLog.applied)
 		return false
 	}
 	if r.raftLog.matchTerm(s.Metadata.Index, s.Metadata.Term) {

@@ -55,7 +55,11 @@ type Progress struct {
 	// CheckQuorum round (the leader itself is always active).
 	RecentActive bool
 	// MsgAppFlowPaused is set after a MsgApp is sent in StateProbe (one probe
-	// at a time) and cleared by a response or the next heartbeat.
+	// at a time), or in StateReplicate when the send filled the Inflights
+	// window; it is cleared by a response or a heartbeat response. While the
+	// window is full but the flow is not paused, the leader sends only an
+	// empty MsgApp: if every in-flight message was lost, that one is
+	// acknowledged or rejected and unblocks the window.
 	MsgAppFlowPaused bool
 	// Inflights is the flow-control window (meaningful in StateReplicate).
 	Inflights *Inflights
@@ -110,6 +114,9 @@ func (pr *Progress) SentEntries(n int, bytes uint64, lastIndex raftpb.Index) {
 			pr.Next = lastIndex + 1
 			pr.Inflights.Add(lastIndex, bytes)
 		}
+		// A full window pauses the flow until an ack frees it or a
+		// heartbeat response allows one empty MsgApp (see IsPaused).
+		pr.MsgAppFlowPaused = pr.Inflights.Full()
 	case StateProbe:
 		pr.MsgAppFlowPaused = true
 	}
@@ -156,7 +163,7 @@ func (pr *Progress) IsPaused() bool {
 	case StateProbe:
 		return pr.MsgAppFlowPaused
 	case StateReplicate:
-		return pr.Inflights.Full()
+		return pr.MsgAppFlowPaused
 	default:
 		return true
 	}
