@@ -59,5 +59,19 @@
 //     same channel as the events, so they are ordered with them.
 //   - A watcher that resumes at exactly the compact revision still receives
 //     the delete events of that revision (etcd may lose them once its backend
-//     compaction has run).
+//     compaction has run). After Restore those tombstones are gone (a View
+//     holds only what reads need), as in etcd.
+//   - In a txn's duplicate-key check a delete with range_end "\x00" covers
+//     every key from its start (etcd's interval check treats it as empty,
+//     which lets one txn delete and re-put a key, and makes etcd panic on an
+//     ignore_value put after such a delete).
+//
+// # Entry points by caller
+//
+// The apply loop: Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke
+// and Noop (for entries without an mvcc request), each with the entry's raft
+// index. HTTP readers: Range, ReadTxn (read-only txns served after
+// ReadIndex), LeaseTimeToLive, Leases, Status, HashKV, NewWatchStream. The
+// leader's lease loop: LeaseRenew, Expired, Promote, Demote. The snapshot
+// writer: View; the snapshot reader: NewRestorer.
 package mvcc

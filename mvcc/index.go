@@ -102,6 +102,7 @@ type keyRange struct {
 	point bool
 }
 
+// contains reports whether key k is inside kr.
 func (kr keyRange) contains(k string) bool {
 	if kr.point {
 		return k == kr.start

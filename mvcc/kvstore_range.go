@@ -52,6 +52,8 @@ func (s *Store) rangeLocked(kr keyRange, r *RangeRequest, curRev int64) (*RangeR
 	if limit > 0 {
 		limit++
 	}
+	// Count is every live key in the range, whatever limit and filters
+	// keep (etcd counts in the index before it prunes).
 	resp := &RangeResponse{Header: ResponseHeader{Revision: curRev}}
 	var kvs []*KeyValue
 	kr.ascend(s.mu.tree, func(it keyItem) bool {
@@ -65,6 +67,9 @@ func (s *Store) rangeLocked(kr keyRange, r *RangeRequest, curRev int64) (*RangeR
 		}
 		return true
 	})
+	// Filter, sort, then cut to Limit: the same order as etcd, which is
+	// why a non-KEY target with order NONE only sorts the first
+	// limit+1 keys (they are all etcd fetched).
 	kvs = pruneKVs(kvs, r)
 	sortKVs(kvs, r)
 	if r.Limit > 0 && int64(len(kvs)) > r.Limit {

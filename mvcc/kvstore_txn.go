@@ -57,6 +57,8 @@ func (s *Store) txnLocked(r *TxnRequest, readOnly bool) (*TxnResponse, error) {
 	if readOnly && !txnReadOnly(r) {
 		return nil, fmt.Errorf("%w: read-only txn contains writes", ErrInvalidOp)
 	}
+	// Like etcd: decide every branch, then check the chosen path, then
+	// execute; a check failure writes nothing.
 	path := s.comparePathLocked(r, s.mu.rev)
 	if err := s.checkTxnLocked(r, path); err != nil {
 		return nil, err

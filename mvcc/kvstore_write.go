@@ -49,6 +49,8 @@ func (s *Store) DeleteRange(idx raftpb.Index, r *DeleteRangeRequest) (*DeleteRan
 // The caller has validated r and checked its lease.
 func (tw *writeTxn) putOp(r *PutRequest) (*PutResponse, error) {
 	key := string(r.Key)
+	// The previous version, as seen inside the txn (its own earlier
+	// writes included): needed for ignore_* and prev_kv only.
 	var prev *rec
 	if r.IgnoreValue || r.IgnoreLease || r.PrevKv {
 		if it, ok := tw.s.mu.tree.Get(keyItem{key: key}); ok {
@@ -58,6 +60,8 @@ func (tw *writeTxn) putOp(r *PutRequest) (*PutResponse, error) {
 	if (r.IgnoreValue || r.IgnoreLease) && prev == nil {
 		return nil, ErrKeyNotFound
 	}
+	// Copy: the caller (the server's decode buffer) may reuse r.Value.
+	// Values are immutable once stored, so ignore_value shares prev's.
 	var value []byte
 	if len(r.Value) > 0 {
 		value = append([]byte(nil), r.Value...)
@@ -91,6 +95,8 @@ func (tw *writeTxn) deleteOp(kr keyRange, r *DeleteRangeRequest) *DeleteRangeRes
 		})
 	}
 	resp.Deleted = tw.deleteRange(kr)
+	// etcd: the txn's revision once anything in it was written, the
+	// current one otherwise.
 	resp.Header.Revision = tw.readRev()
 	return resp
 }

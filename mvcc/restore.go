@@ -56,6 +56,8 @@ func (r *Restorer) AddKeyRevision(kr KeyRevision) error {
 			rc.value = append([]byte(nil), kr.Value...)
 		}
 	}
+	// Records must arrive sorted: keys ascending, revisions ascending
+	// within a key. Anything else is a corrupt or foreign stream.
 	n := len(r.tree)
 	switch {
 	case n == 0 || r.tree[n-1].key < key:
@@ -94,6 +96,8 @@ func (r *Restorer) Finish() (*Store, error) {
 	for id, ttl := range r.leases {
 		s.mu.lessor.leases[id] = &lease{id: id, ttl: ttl, keys: make(map[string]struct{})}
 	}
+	// Attachments are derived, not stored: a key belongs to the lease
+	// named by its live version.
 	for _, it := range r.tree {
 		s.mu.tree.ReplaceOrInsert(it)
 		if cur := it.live(r.hdr.Revision); cur != nil && cur.lease != 0 {
@@ -103,6 +107,9 @@ func (r *Restorer) Finish() (*Store, error) {
 			s.mu.lessor.attach(cur.lease, it.key)
 		}
 	}
+	// The watch history is every restored revision in revision order;
+	// tombstones at exactly the compact revision are not in a view, so a
+	// watcher resuming at that revision misses those deletes (see doc.go).
 	sort.Slice(r.log, func(i, j int) bool {
 		a, b := r.log[i], r.log[j]
 		return a.main < b.main || a.main == b.main && a.sub < b.sub

@@ -118,6 +118,9 @@ func (s *Store) HashKV(rev int64) (*HashKVResponse, error) {
 	case rev < v.hdr.CompactRevision:
 		return nil, fmt.Errorf("%w: %d < compact revision %d", ErrCompacted, rev, v.hdr.CompactRevision)
 	}
+	// The hash covers logical content only (what ForEach yields), encoded
+	// with explicit lengths so no two different stores collide by
+	// concatenation; iteration order is the btree's, never a map's.
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	var buf [8]byte
 	num := func(x int64) {

@@ -116,6 +116,10 @@ func (h *hub) do(f func()) error {
 	}
 }
 
+// run is the hub goroutine. Every wake-up (a write, a consumer read, a
+// control call) ends in one round, so no work is left waiting for a timer:
+// the hub needs no clock. On quit it closes every stream's channel, which
+// makes Recv return ErrClosed.
 func (h *hub) run() {
 	defer close(h.done)
 	for {
@@ -150,6 +154,8 @@ func (h *hub) round() {
 	}
 }
 
+// flush moves control responses from the backlog into the channel while
+// there is room; it never blocks.
 func (h *hub) flush(st *streamState) {
 	for len(st.backlog) > 0 {
 		select {
@@ -174,6 +180,9 @@ func (h *hub) send(st *streamState, r WatchResponse) bool {
 	}
 }
 
+// control queues a control response behind everything already sent to
+// the stream; it is never dropped, whatever the consumer's speed (the
+// backlog is bounded by the number of control calls the client makes).
 func (h *hub) control(st *streamState, r WatchResponse) {
 	st.backlog = append(st.backlog, r)
 	h.flush(st)
@@ -184,6 +193,7 @@ func (h *hub) control(st *streamState, r WatchResponse) {
 // first revision it did not get.
 func (h *hub) dispatch() {
 	s := h.s
+	// PrevKv costs an index lookup per event: only when someone wants it.
 	wantPrev := false
 	for w := range h.synced {
 		wantPrev = wantPrev || w.prevKV
@@ -214,6 +224,9 @@ func (h *hub) dispatch() {
 			}
 			r := WatchResponse{Header: ResponseHeader{Revision: upto}, WatchID: w.id, Events: sel}
 			if !h.send(w.st, r) {
+				// Full stream: fall back to history from the first
+				// revision of this chunk; nothing is lost, the writer
+				// never waited.
 				w.minRev = max(w.minRev, h.rev+1)
 				w.synced = false
 				delete(h.synced, w)
@@ -264,6 +277,8 @@ func (h *hub) syncUnsynced() bool {
 	more := false
 	for _, w := range h.sortedUnsynced() {
 		st := w.st
+		// At most 4 chunks per watcher per round, so one far-behind
+		// watcher does not starve the others; more is reported instead.
 		for step := 0; step < 4; step++ {
 			if len(st.backlog) > 0 {
 				break
@@ -271,6 +286,9 @@ func (h *hub) syncUnsynced() bool {
 			s.mu.RLock()
 			compactRev := s.mu.compactRev
 			if w.minRev < compactRev {
+				// etcd's rule: the watcher needs a revision that is
+				// gone. It ends with the compact revision so the client
+				// can re-list and resume from there.
 				s.mu.RUnlock()
 				h.removeWatcher(w)
 				h.control(st, WatchResponse{Header: ResponseHeader{Revision: h.rev}, WatchID: w.id,
@@ -278,6 +296,8 @@ func (h *hub) syncUnsynced() bool {
 				break
 			}
 			if w.minRev > h.rev {
+				// Caught up with what dispatch has handled: from now
+				// on dispatch feeds it.
 				s.mu.RUnlock()
 				delete(h.unsynced, w)
 				w.synced = true
@@ -313,10 +333,13 @@ func (h *hub) sortedUnsynced() []*watcher {
 	return ws
 }
 
+// addStream registers a new stream (no watchers yet).
 func (h *hub) addStream(ws *WatchStream) {
 	h.streams[ws] = &streamState{ws: ws, watchers: make(map[int64]*watcher)}
 }
 
+// removeStream drops a stream and its watchers and closes its channel;
+// responses still buffered are discarded with it.
 func (h *hub) removeStream(ws *WatchStream) {
 	st := h.streams[ws]
 	if st == nil {
@@ -355,6 +378,8 @@ func (h *hub) addWatcher(ws *WatchStream, w *watcher, id, start int64) (int64, e
 			Canceled: true, CompactRevision: compactRev, CancelReason: ErrCompacted.Error()})
 		return id, nil
 	}
+	// A watcher starting above what dispatch has handled is synced at once
+	// (dispatch skips revisions below its minRev); otherwise it catches up.
 	w.minRev = start
 	if start == 0 {
 		w.minRev = cur + 1
@@ -369,12 +394,14 @@ func (h *hub) addWatcher(ws *WatchStream, w *watcher, id, start int64) (int64, e
 	return id, nil
 }
 
+// removeWatcher forgets w; the caller sends whatever final response fits.
 func (h *hub) removeWatcher(w *watcher) {
 	delete(h.synced, w)
 	delete(h.unsynced, w)
 	delete(w.st.watchers, w.id)
 }
 
+// cancel is WatchStream.Cancel on the hub goroutine.
 func (h *hub) cancel(ws *WatchStream, id int64) error {
 	st := h.streams[ws]
 	if st == nil {
@@ -389,6 +416,8 @@ func (h *hub) cancel(ws *WatchStream, id int64) error {
 	return nil
 }
 
+// requestProgress is WatchStream.RequestProgress on the hub goroutine: it
+// dispatches first, so the answer reflects every committed revision.
 func (h *hub) requestProgress(ws *WatchStream) {
 	st := h.streams[ws]
 	if st == nil {
@@ -414,6 +443,8 @@ func (h *hub) tryProgress(st *streamState) {
 	h.control(st, WatchResponse{Header: ResponseHeader{Revision: h.rev}, WatchID: ProgressWatchID})
 }
 
+// progressNotify is Store.ProgressNotify on the hub goroutine (etcd's
+// per-watcher progress ticker: only quiet, synced, opted-in watchers).
 func (h *hub) progressNotify() {
 	h.dispatch()
 	for _, st := range h.streams {
