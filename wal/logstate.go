@@ -59,8 +59,11 @@ func (s *logState) term(i raftpb.Index) (raftpb.Term, bool) {
 // apply advances the state by one record stored at library index pos. On
 // the write path the caller has validated the record, so an error here
 // means a corrupt log (at Open) or a bug. c, if not nil, is kept in step:
-// entry records are added to it and cuts are mirrored.
-func (s *logState) apply(f Frame, pos uint64, c *tailCache) error {
+// entry records are added to it and cuts are mirrored. copyData says
+// whether the cache needs its own copy of an entry's payload (replay: the
+// payload aliases a whole segment buffer) or may keep it (the writer hands
+// over a payload it allocated for the cache).
+func (s *logState) apply(f Frame, pos uint64, c *tailCache, copyData bool) error {
 	if !s.started {
 		if err := s.start(f); err != nil {
 			return err
@@ -78,7 +81,7 @@ func (s *logState) apply(f Frame, pos uint64, c *tailCache) error {
 		}
 		s.slots = append(s.slots, slot{pos: pos, term: f.Term})
 		if c != nil {
-			c.add(f.entry(), f.Size())
+			c.add(f.entry(copyData), f.Size())
 		}
 	case f.Type == RecordHardState:
 		s.hs = f.hardState()

@@ -26,8 +26,10 @@ func (systemClock) Sleep(d time.Duration) { time.Sleep(d) }
 // its default.
 type Options struct {
 	// SegmentSize is the target size of one segment file in bytes, handed
-	// to tidwall/wal. Default 64 MiB. A smaller value means more files and
-	// smaller rewrites on CompactTo.
+	// to tidwall/wal. Default 16 MiB: the library keeps the whole last
+	// segment (and up to two more for reads) in memory and rewrites the
+	// segment holding the new head on every CompactTo/ResetTo, so smaller
+	// segments bound both; larger ones mean fewer files.
 	SegmentSize int
 
 	// TailCacheBytes bounds the in-memory cache of recently appended
@@ -74,7 +76,7 @@ type Options struct {
 
 // Default values for Options; see the field comments.
 const (
-	DefaultSegmentSize    = 64 << 20
+	DefaultSegmentSize    = 16 << 20
 	DefaultTailCacheBytes = 16 << 20
 )
 

@@ -135,5 +135,5 @@ func (w *WAL) entryLocked(i raftpb.Index) (raftpb.Entry, error) {
 	if !f.Type.isEntry() || f.Index != i {
 		return raftpb.Entry{}, fmt.Errorf("%w: record %d in %s holds %s %d, expected entry %d", ErrCorrupt, pos, w.dir, f.Type, f.Index, i)
 	}
-	return f.entry(), nil
+	return f.entry(true), nil
 }

@@ -193,9 +193,10 @@ func entryFrame(e raftpb.Entry) (Frame, error) {
 	return Frame{Type: t, Term: e.Term, Index: e.Index, Payload: e.Data}, nil
 }
 
-// entry converts an entry frame back to a raft entry. Data is copied so the
-// entry does not alias a segment buffer; an empty payload yields nil Data.
-func (f Frame) entry() raftpb.Entry {
+// entry converts an entry frame back to a raft entry. If copyData, Data is
+// a copy (so the entry does not alias a segment buffer), else it aliases
+// the payload. An empty payload yields nil Data.
+func (f Frame) entry(copyData bool) raftpb.Entry {
 	e := raftpb.Entry{Term: f.Term, Index: f.Index}
 	switch f.Type {
 	case RecordEntryConfChange:
@@ -205,8 +206,12 @@ func (f Frame) entry() raftpb.Entry {
 	default:
 		e.Type = raftpb.EntryNormal
 	}
-	if len(f.Payload) > 0 {
+	switch {
+	case len(f.Payload) == 0:
+	case copyData:
 		e.Data = append([]byte(nil), f.Payload...)
+	default:
+		e.Data = f.Payload
 	}
 	return e
 }

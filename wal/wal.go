@@ -36,10 +36,13 @@ type WAL struct {
 
 	// Writer-only fields: touched only by the writer goroutine.
 	rng       *rand.Rand
-	libLast   uint64 // library index of the last record written
-	tailName  string // current last segment file (for FsyncHook paths)
-	tailBytes int    // size of the last segment file, to predict roll-over
-	encBuf    []byte // reused frame encoding buffer
+	libLast   uint64       // library index of the last record written
+	tailName  string       // current last segment file (for FsyncHook paths)
+	tailBytes int          // size of the last segment file, to predict roll-over
+	encBuf    []byte       // reused frame encoding buffer
+	bounds    []int        // reused frame boundaries in encBuf
+	frames    []Frame      // reused frame list of Save
+	batch     tidwal.Batch // reused library batch
 
 	// mu guards the fields below. The writer writes them under mu.Lock and
 	// may read them without locking (it is their only writer); readers
@@ -190,7 +193,7 @@ func (w *WAL) recover() (logState, *tailCache, uint64, uint64, error) {
 			return logState{}, nil, 0, 0, fmt.Errorf("wal: reading %s: %w", seg.path, err)
 		}
 		count, bad, err := scanSegment(seg, data, func(f Frame, off int64, pos uint64) error {
-			if err := st.apply(f, pos, cache); err != nil {
+			if err := st.apply(f, pos, cache, true); err != nil {
 				return corruptAt(seg.path, off, "%s record (term %d, index %d): %v", f.Type, f.Term, f.Index, err)
 			}
 			cache.trim(1)

@@ -3,8 +3,6 @@ package wal
 import (
 	"fmt"
 
-	tidwal "github.com/tidwall/wal"
-
 	"github.com/shelf-kv/shelf/raft/raftpb"
 )
 
@@ -53,7 +51,8 @@ func (w *WAL) Save(hs raftpb.HardState, ents []raftpb.Entry) error {
 	if len(ents) == 0 && !hsChanged {
 		return nil
 	}
-	frames := make([]Frame, 0, len(ents)+1)
+	frames := w.frames[:0]
+	defer func() { clear(frames); w.frames = frames[:0] }()
 	for _, e := range ents {
 		f, err := entryFrame(e)
 		if err != nil {
@@ -223,25 +222,28 @@ func (w *WAL) cutFront(marker []Frame, keep uint64) error {
 // the in-memory state under the write lock. keep is how many trailing
 // cached entries the cache must not evict.
 func (w *WAL) write(frames []Frame, sync bool, keep int) error {
-	var b tidwal.Batch
 	buf := w.encBuf[:0]
-	bounds := make([]int, 0, len(frames)+1)
+	bounds := append(w.bounds[:0], 0)
+	payload := 0
 	for _, f := range frames {
-		bounds = append(bounds, len(buf))
 		var err error
 		if buf, err = AppendFrame(buf, f); err != nil {
 			return err // validated by the caller: nothing written yet
 		}
+		bounds = append(bounds, len(buf))
+		if f.Type.isEntry() {
+			payload += len(f.Payload)
+		}
 	}
-	bounds = append(bounds, len(buf))
 	rolled := w.willRoll(bounds)
+	w.batch.Clear()
 	for k := range frames {
-		b.Write(w.libLast+uint64(k)+1, buf[bounds[k]:bounds[k+1]])
+		w.batch.Write(w.libLast+uint64(k)+1, buf[bounds[k]:bounds[k+1]])
 	}
 	if cap(buf) <= 4<<20 {
-		w.encBuf = buf
+		w.encBuf, w.bounds = buf, bounds
 	}
-	if err := w.lib.WriteBatch(&b); err != nil {
+	if err := w.lib.WriteBatch(&w.batch); err != nil {
 		return w.fail(fmt.Errorf("writing %d records: %w", len(frames), err))
 	}
 	w.m.stBytes.Add(uint64(len(buf)))
@@ -261,11 +263,20 @@ func (w *WAL) write(frames []Frame, sync bool, keep int) error {
 			return w.fail(err)
 		}
 	}
+	// The cache must own entry data: copy all payloads of the batch into
+	// one allocation (the caller's slices are not ours to keep).
+	arena := make([]byte, 0, payload)
+	for k := range frames {
+		if f := &frames[k]; f.Type.isEntry() && len(f.Payload) > 0 {
+			n := len(arena)
+			arena = append(arena, f.Payload...)
+			f.Payload = arena[n:len(arena):len(arena)]
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, f := range frames {
-		// Decode-side objects: entries get their own copy of Data.
-		if err := w.mu.st.apply(f, w.libLast+uint64(k)+1, w.mu.cache); err != nil {
+		if err := w.mu.st.apply(f, w.libLast+uint64(k)+1, w.mu.cache, false); err != nil {
 			// Validation let through something replay would reject: the
 			// on-disk log would not reopen. Stop here.
 			return w.failLocked(fmt.Errorf("%w: applying %s %d: %v", ErrCorrupt, f.Type, f.Index, err))
