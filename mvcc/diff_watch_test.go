@@ -272,10 +272,12 @@ func (d *differ) roundTrip() {
 		d.t.Fatal(err)
 	}
 	defer s2.Close()
-	h1, err1 := d.s.HashKV(0)
-	h2, err2 := s2.HashKV(0)
-	if err1 != nil || err2 != nil || h1.Hash != h2.Hash {
-		d.t.Fatalf("hash after restore: %+v %v / %+v %v", h1, err1, h2, err2)
+	for _, rev := range []int64{0, d.m.compact + d.rng.Int63n(d.m.rev-d.m.compact+1)} {
+		h1, err1 := d.s.HashKV(rev)
+		h2, err2 := s2.HashKV(rev)
+		if err1 != nil || err2 != nil || h1.Hash != h2.Hash {
+			d.t.Fatalf("hash at %d after restore: %+v %v / %+v %v", rev, h1, err1, h2, err2)
+		}
 	}
 	all := &RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}}
 	for rev := max(1, d.m.compact); rev <= d.m.rev; rev++ {

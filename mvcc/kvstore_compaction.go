@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 
 	"github.com/shelf-kv/shelf/raft/raftpb"
@@ -102,6 +103,8 @@ func (c *compactor) sweep() {
 		if n < s.cfg.CompactionBatch {
 			break
 		}
+		// Let the writer and readers waiting for the lock in first.
+		runtime.Gosched()
 	}
 	s.mu.Lock()
 	s.trimLogLocked(swept)
