@@ -38,6 +38,9 @@ type Config struct {
 	MaxTxnDepth int
 }
 
+// withDefaults fills zero fields with their defaults and rejects what no
+// default can fix (no clock, negative sizes). It runs once, in New or
+// Restorer.Finish.
 func (c Config) withDefaults() (Config, error) {
 	if c.Clock == nil {
 		return c, fmt.Errorf("mvcc: Config.Clock is required")

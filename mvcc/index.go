@@ -17,6 +17,7 @@ type rec struct {
 	value     []byte
 }
 
+// tomb reports whether r is a tombstone (a delete).
 func (r *rec) tomb() bool { return r.version == 0 }
 
 // recOverhead estimates the bytes of a rec beyond its value.
@@ -35,8 +36,11 @@ type keyItem struct {
 	revs []rec
 }
 
+// lessItem orders the index by key bytes (string comparison is bytewise).
 func lessItem(a, b keyItem) bool { return a.key < b.key }
 
+// newTree returns an empty index. Degree 32 keeps nodes around a few
+// cache lines of items and the tree shallow at millions of keys.
 func newTree() *btree.BTreeG[keyItem] { return btree.NewG(32, lessItem) }
 
 // at returns the index of the newest rec with main <= rev, or -1.

@@ -100,6 +100,7 @@ func (s *Store) Status() Status {
 	return s.statusLocked()
 }
 
+// statusLocked builds Status; callers hold mu (read or write).
 func (s *Store) statusLocked() Status {
 	logBytes := int64(len(s.mu.log)) * logEntOverhead
 	return Status{
@@ -149,6 +150,8 @@ type writeTxn struct {
 	n   int64 // writes so far = next sub revision
 }
 
+// beginWriteLocked starts the next revision; callers hold mu for writing
+// until end().
 func (s *Store) beginWriteLocked() *writeTxn {
 	return &writeTxn{s: s, rev: s.mu.rev + 1}
 }

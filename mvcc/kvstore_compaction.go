@@ -44,12 +44,14 @@ type compactor struct {
 	done chan struct{}
 }
 
+// newCompactor starts the compactor goroutine; stop ends it.
 func newCompactor(s *Store) *compactor {
 	c := &compactor{s: s, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
 }
 
+// kickIt asks for a sweep; it never blocks (kicks coalesce).
 func (c *compactor) kickIt() {
 	select {
 	case c.kick <- struct{}{}:
@@ -57,11 +59,14 @@ func (c *compactor) kickIt() {
 	}
 }
 
+// stop ends the goroutine, abandoning a sweep between two batches (the
+// store stays consistent: each batch is complete).
 func (c *compactor) stop() {
 	close(c.quit)
 	<-c.done
 }
 
+// run sweeps once per kick until stopped.
 func (c *compactor) run() {
 	defer close(c.done)
 	for {

@@ -134,6 +134,8 @@ func sortKVs(kvs []*KeyValue, r *RangeRequest) {
 	sort.Sort(sorter)
 }
 
+// kvSorter adapts a less function to sort.Interface (etcd sorts with
+// sort.Sort, so ties must go through the same algorithm).
 type kvSorter struct {
 	kvs  []*KeyValue
 	less func(a, b *KeyValue) bool

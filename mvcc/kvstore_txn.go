@@ -15,6 +15,7 @@ type txnPath struct {
 	nested []*txnPath // one per RequestTxn in the chosen branch, in order
 }
 
+// branch returns the ops of r that this path runs.
 func (p *txnPath) branch(r *TxnRequest) []*RequestOp {
 	if p.ok {
 		return r.Success
@@ -130,6 +131,8 @@ func (s *Store) compareLocked(c *Compare, rev int64) bool {
 	return ok
 }
 
+// compareKV is etcd's compareKV on one version of a key (zero values for
+// a missing key). Only the field named by c.Target is compared.
 func compareKV(c *Compare, value []byte, version, create, mod, lease int64) bool {
 	var res int
 	switch c.Target {
@@ -157,6 +160,7 @@ func compareKV(c *Compare, value []byte, version, create, mod, lease int64) bool
 	return true
 }
 
+// cmpInt is a three-way comparison.
 func cmpInt(a, b int64) int {
 	switch {
 	case a < b:

@@ -25,8 +25,10 @@ type lessor struct {
 	primary bool
 }
 
+// init prepares an empty, non-primary lessor.
 func (le *lessor) init() { le.leases = make(map[int64]*lease) }
 
+// exists reports whether lease id is granted.
 func (le *lessor) exists(id int64) bool { _, ok := le.leases[id]; return ok }
 
 // attach records that key carries lease id (0 = none).

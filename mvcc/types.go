@@ -11,6 +11,7 @@ import (
 // Never change the underlying type: it is written into snapshots.
 type Revision int64
 
+// String formats the revision as a decimal number.
 func (r Revision) String() string { return fmt.Sprintf("%d", int64(r)) }
 
 // KeyValue is one version of a key, shaped like etcd's mvccpb.KeyValue.
@@ -187,6 +188,7 @@ const (
 	EventDelete EventType = 1
 )
 
+// String returns etcd's name of the event type.
 func (t EventType) String() string {
 	if t == EventDelete {
 		return "DELETE"

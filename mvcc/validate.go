@@ -104,6 +104,8 @@ func (s *Store) validateTxn(r *TxnRequest) error {
 	return err
 }
 
+// validateTxnShape checks r at nesting depth with maxOps left in the op
+// budget; duplicates are checked separately (checkIntervals).
 func (s *Store) validateTxnShape(r *TxnRequest, maxOps, depth int) error {
 	if r == nil {
 		return fmt.Errorf("%w: txn", ErrNilRequest)
@@ -130,6 +132,8 @@ func (s *Store) validateTxnShape(r *TxnRequest, maxOps, depth int) error {
 	return nil
 }
 
+// validateOp checks that op i sets exactly one request and that the
+// request is well formed.
 func (s *Store) validateOp(op *RequestOp, i, maxOps, depth int) error {
 	if op == nil {
 		return fmt.Errorf("%w: txn op %d is empty", ErrKeyNotFound, i)
@@ -172,6 +176,7 @@ type interval struct {
 	toEnd      bool
 }
 
+// has reports whether key k lies in iv.
 func (iv interval) has(k string) bool {
 	switch {
 	case iv.point:
@@ -184,6 +189,7 @@ func (iv interval) has(k string) bool {
 
 type intervals []interval
 
+// has reports whether any interval contains k (linear: txns are small).
 func (ivs intervals) has(k string) bool {
 	for _, iv := range ivs {
 		if iv.has(k) {

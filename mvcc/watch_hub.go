@@ -25,6 +25,8 @@ type watcher struct {
 	sentSinceProgress bool
 }
 
+// wantsEntry reports whether w wants a write of key (a delete when tomb),
+// before any event is built.
 func (w *watcher) wantsEntry(key string, tomb bool) bool {
 	if tomb && w.noDelete || !tomb && w.noPut {
 		return false
@@ -32,6 +34,7 @@ func (w *watcher) wantsEntry(key string, tomb bool) bool {
 	return w.kr.contains(key)
 }
 
+// wants is wantsEntry for a built event.
 func (w *watcher) wants(ev *Event) bool {
 	if ev.Type == EventPut && w.noPut || ev.Type == EventDelete && w.noDelete {
 		return false
@@ -70,6 +73,8 @@ type hub struct {
 	synced   map[*watcher]struct{}
 }
 
+// newHub starts the hub goroutine at the store's current revision; it must
+// run before any write (New and Restorer.Finish call it).
 func newHub(s *Store) *hub {
 	h := &hub{
 		s:        s,
@@ -95,6 +100,7 @@ func (h *hub) wake() {
 	}
 }
 
+// stop ends the hub goroutine and waits for it; streams get closed.
 func (h *hub) stop() {
 	close(h.quit)
 	<-h.done
