@@ -24,7 +24,7 @@ type differ struct {
 	streams []*tstream
 	nwatch  int
 	// counters for the final log line
-	nevents, ncompacted, nfull int
+	nevents, ncompacted, nfull, nexpired int
 }
 
 type tstream struct {
@@ -186,6 +186,9 @@ func (d *differ) step(i int) {
 			werr = ErrLeaseExists
 		} else {
 			d.m.leases[id] = ttl
+			if d.m.primary {
+				d.m.expiry[id] = d.s.clock.Now().Add(time.Duration(ttl) * time.Second)
+			}
 		}
 		d.check("grant", "", err, "", werr)
 	case n < 83:
@@ -199,6 +202,9 @@ func (d *differ) step(i int) {
 		d.check("revoke", gs, err, map[bool]string{true: fmt.Sprint(rev)}[werr == nil], werr)
 	case n < 85:
 		d.checkLeases()
+		for i := d.rng.Intn(4); i >= 0; i-- {
+			d.leaseTime()
+		}
 	case n < 88:
 		d.newWatch()
 	case n < 96:
@@ -319,8 +325,19 @@ func (d *differ) checkLeases() {
 			d.check("ttl", "", err, "", ErrLeaseNotFound)
 			continue
 		}
+		if exp := d.m.expiry[id]; !exp.IsZero() && !d.s.clock.Now().Before(exp) {
+			d.check("ttl of expired", "", err, "", ErrLeaseNotFound)
+			continue
+		}
 		if err != nil {
 			d.t.Fatalf("ttl %d: %v", id, err)
+		}
+		wantTTL := d.m.leases[id]
+		if exp := d.m.expiry[id]; !exp.IsZero() {
+			wantTTL = int64(exp.Sub(d.s.clock.Now()).Seconds())
+		}
+		if got.TTL != wantTTL {
+			d.t.Fatalf("lease %d: remaining TTL %d, model %d", id, got.TTL, wantTTL)
 		}
 		var keys []string
 		for _, k := range got.Keys {

@@ -128,8 +128,8 @@ func (d *differ) finish() {
 	for _, st := range d.streams {
 		d.retire(st)
 	}
-	d.t.Logf("%d watchers checked (%d complete, %d cancelled by compaction, %d events); final revision %d, compact %d",
-		d.nwatch, d.nfull, d.ncompacted, d.nevents, d.m.rev, d.m.compact)
+	d.t.Logf("%d watchers checked (%d complete, %d cancelled by compaction, %d events); %d expired leases revoked; final revision %d, compact %d",
+		d.nwatch, d.nfull, d.ncompacted, d.nevents, d.nexpired, d.m.rev, d.m.compact)
 }
 
 // retireOne checks and closes a random stream, so watchers keep being

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // model is the deliberately simple reference for the differential test:
@@ -15,6 +16,9 @@ type model struct {
 	rev, compact int64
 	hist         map[string][]mrev
 	leases       map[int64]int64 // id -> granted TTL
+	// expiry is each lease's deadline; the zero time = never (not primary).
+	expiry  map[int64]time.Time
+	primary bool
 	events       []mevent
 }
 
@@ -30,7 +34,7 @@ type mevent struct {
 }
 
 func newModel() *model {
-	return &model{rev: 1, hist: map[string][]mrev{}, leases: map[int64]int64{}}
+	return &model{rev: 1, hist: map[string][]mrev{}, leases: map[int64]int64{}, expiry: map[int64]time.Time{}}
 }
 
 // get returns key's value at rev, or nil.
@@ -406,6 +410,7 @@ func (m *model) Revoke(id int64) (int64, error) {
 		t.write(k, true, nil, 0)
 	}
 	delete(m.leases, id)
+	delete(m.expiry, id)
 	return t.end(), nil
 }
 
