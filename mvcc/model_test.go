@@ -19,7 +19,7 @@ type model struct {
 	// expiry is each lease's deadline; the zero time = never (not primary).
 	expiry  map[int64]time.Time
 	primary bool
-	events       []mevent
+	events  []mevent
 }
 
 type mrev struct {
