@@ -1,0 +1,134 @@
+package transport
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/shelf-kv/shelf/raft/raftpb"
+)
+
+// handleInbound runs one accepted connection: TLS, handshake, admission,
+// then the stream it asked for. It owns conn (already tracked by Serve)
+// and closes it on return.
+func (t *Transport) handleInbound(raw net.Conn) {
+	defer t.wg.Done()
+	defer func() {
+		t.mu.Lock()
+		delete(t.mu.inbound, raw)
+		t.mu.Unlock()
+		raw.Close()
+	}()
+	remote := raw.RemoteAddr().String()
+	conn := raw
+	if err := conn.SetDeadline(t.cfg.Now().Add(t.cfg.DialTimeout)); err != nil {
+		return
+	}
+	if t.cfg.TLS != nil {
+		tc := tls.Server(raw, t.cfg.TLS)
+		if err := tc.HandshakeContext(t.ctx); err != nil {
+			t.log.Warn("refused peer connection: TLS handshake failed", "remote", remote, "err", err)
+			return
+		}
+		conn = tc
+	}
+	hs, err := readHandshake(conn)
+	if err != nil {
+		t.log.Warn("refused peer connection: bad handshake", "remote", remote, "err", err)
+		conn.Write(marshalReply(statusBadHandshake, err.Error()))
+		return
+	}
+	status, reason := t.admit(raw, hs)
+	if _, err := conn.Write(marshalReply(status, reason)); err != nil || status != statusOK {
+		if status != statusOK {
+			t.log.Warn("refused peer connection", "remote", remote, "from", hs.From.String(),
+				"to", hs.To.String(), "cluster", fmt.Sprintf("%x", hs.ClusterID), "stream", hs.Kind.String(), "reason", reason)
+		}
+		return
+	}
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		return
+	}
+	t.log.Debug("accepted peer stream", "remote", remote, "from", hs.From.String(), "stream", hs.Kind.String())
+	switch hs.Kind {
+	case streamApp, streamMsg:
+		t.readStream(conn, hs)
+	case streamSnap:
+		t.receiveSnapshot(conn, hs)
+	}
+}
+
+// admit decides whether a handshake is acceptable and, if so, records the
+// connection as coming from hs.From (so RemovePeer can close it).
+func (t *Transport) admit(raw net.Conn, hs handshake) (status byte, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.mu.stopped:
+		return statusShuttingDown, "member is shutting down"
+	case hs.ClusterID != t.cfg.ClusterID:
+		return statusCluster, fmt.Sprintf("%v: peer is in cluster %x, this member in %x", ErrClusterMismatch, hs.ClusterID, t.cfg.ClusterID)
+	case hs.To != t.cfg.ID:
+		return statusWrongTo, fmt.Sprintf("%v: handshake is for member %s, this is member %s", ErrWrongRecipient, hs.To, t.cfg.ID)
+	}
+	if _, ok := t.mu.peers[hs.From]; !ok {
+		return statusUnknownPeer, fmt.Sprintf("%v: member %s is not a peer of member %s", ErrUnknownPeer, hs.From, t.cfg.ID)
+	}
+	t.mu.inbound[raw] = hs.From
+	return statusOK, ""
+}
+
+// readStream delivers the messages of an accepted app or msg stream to the
+// Handler, in order, and answers pings. It returns when the connection ends
+// or breaks the protocol; the caller closes it.
+func (t *Transport) readStream(conn net.Conn, hs handshake) {
+	from := peerLabel(hs.From)
+	fr := newFrameReader(conn, t.cfg.MaxFrameSize)
+	for {
+		err := t.readOne(conn, fr, hs)
+		if err == nil {
+			continue
+		}
+		if t.ctx.Err() != nil || isClosedErr(err) {
+			t.log.Debug("peer stream closed", "from", from, "stream", hs.Kind.String(), "err", err)
+			return
+		}
+		t.met.recvFailures.WithLabelValues(from).Inc()
+		t.log.Warn("peer stream failed", "from", from, "stream", hs.Kind.String(), "err", err)
+		return
+	}
+}
+
+// readOne reads and handles one frame of an accepted stream.
+func (t *Transport) readOne(conn net.Conn, fr *frameReader, hs handshake) error {
+	typ, p, n, err := fr.next()
+	if err != nil {
+		return err
+	}
+	t.met.recvBytes.WithLabelValues(peerLabel(hs.From)).Add(float64(n))
+	switch typ {
+	case framePing:
+		if err := conn.SetWriteDeadline(t.cfg.Now().Add(t.cfg.WriteTimeout)); err != nil {
+			return err
+		}
+		return writeFrame(conn, framePong, p)
+	case frameMessage:
+	default:
+		return fmt.Errorf("%w: unexpected %s frame on a %s stream", ErrCorruptFrame, typ, hs.Kind)
+	}
+	var m raftpb.Message
+	if err := m.Unmarshal(p); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptFrame, err)
+	}
+	switch {
+	case m.From != hs.From || m.To != t.cfg.ID:
+		return fmt.Errorf("%w: message %s->%s on the stream from %s to %s", ErrCorruptFrame, m.From, m.To, hs.From, t.cfg.ID)
+	case m.Type.IsLocal() || m.Type == raftpb.MsgSnap:
+		return fmt.Errorf("%w: %s must not travel on a %s stream", ErrCorruptFrame, m.Type, hs.Kind)
+	case (hs.Kind == streamApp) != (m.Type == raftpb.MsgApp):
+		return fmt.Errorf("%w: %s on the %s stream", ErrCorruptFrame, m.Type, hs.Kind)
+	}
+	t.cfg.Handler.Process(m)
+	return nil
+}
