@@ -1,0 +1,57 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler returns the member's client HTTP handler: health, metrics and the
+// KV API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", s.serveHealth)
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
+		if s.Err() != nil {
+			http.Error(w, "not ok: "+s.Err().Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.Err() != nil || s.Leader() == 0 {
+			http.Error(w, "not ready: no leader", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	s.mountKV(mux)
+	return mux
+}
+
+// serveHealth answers like etcd's /health: {"health":"true"} with 200 when
+// the member has a leader and can serve a linearizable read, 503 otherwise.
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	body := map[string]string{"health": "true"}
+	status := http.StatusOK
+	switch {
+	case s.Err() != nil:
+		body = map[string]string{"health": "false", "reason": s.Err().Error()}
+	case s.Leader() == 0:
+		body = map[string]string{"health": "false", "reason": "RAFT NO LEADER"}
+	default:
+		if r.URL.Query().Get("serializable") != "true" {
+			if err := s.linearizableWait(r.Context()); err != nil {
+				body = map[string]string{"health": "false", "reason": "RANGE ERROR: " + err.Error()}
+			}
+		}
+	}
+	if body["health"] != "true" {
+		status = http.StatusServiceUnavailable
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}

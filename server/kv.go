@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/shelf-kv/shelf/mvcc"
+	"github.com/shelf-kv/shelf/raft/raftpb"
+)
+
+// requestTimeout bounds a client request that came without a deadline: long
+// enough for an election and a retry, as etcd's default.
+func (s *Server) requestTimeout() time.Duration {
+	return 5*time.Second + 2*s.cfg.ElectionTimeout
+}
+
+func (s *Server) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.requestTimeout())
+}
+
+// Range reads keys. It is linearizable (ReadIndex, then the local store once
+// it has applied that index) unless serializable is set, when it reads the
+// local store as it is, possibly stale.
+func (s *Server) Range(ctx context.Context, r *mvcc.RangeRequest, serializable bool) (*mvcc.RangeResponse, error) {
+	if !serializable {
+		if err := s.linearizableWait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.Store().Range(r)
+}
+
+// linearizableWait returns once the local store reflects every write
+// acknowledged (by any member) before it was called.
+func (s *Server) linearizableWait(ctx context.Context) error {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	idx, err := s.reads.readIndex(ctx)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-s.applied.wait(idx):
+		return nil
+	case <-ctx.Done():
+		return ErrTimeout
+	case <-s.stopc:
+		return ErrStopped
+	}
+}
+
+// Put writes a key through raft and returns once it is applied here.
+func (s *Server) Put(ctx context.Context, r *mvcc.PutRequest) (*mvcc.PutResponse, error) {
+	resp, err := s.proposeAndWait(ctx, &request{Put: r})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*mvcc.PutResponse), nil
+}
+
+// DeleteRange deletes keys through raft.
+func (s *Server) DeleteRange(ctx context.Context, r *mvcc.DeleteRangeRequest) (*mvcc.DeleteRangeResponse, error) {
+	resp, err := s.proposeAndWait(ctx, &request{DeleteRange: r})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*mvcc.DeleteRangeResponse), nil
+}
+
+// Txn runs a transaction: a read-only one like a linearizable read, any
+// other through raft.
+func (s *Server) Txn(ctx context.Context, r *mvcc.TxnRequest) (*mvcc.TxnResponse, error) {
+	if r != nil && txnReadOnly(r) {
+		if err := s.linearizableWait(ctx); err != nil {
+			return nil, err
+		}
+		return s.Store().ReadTxn(r)
+	}
+	resp, err := s.proposeAndWait(ctx, &request{Txn: r})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*mvcc.TxnResponse), nil
+}
+
+// Compact compacts the keyspace at rev on every member.
+func (s *Server) Compact(ctx context.Context, rev int64) (*mvcc.CompactResponse, error) {
+	resp, err := s.proposeAndWait(ctx, &request{Compact: &compactRequest{Revision: rev}})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*mvcc.CompactResponse), nil
+}
+
+// LeaseGrant grants a lease; id 0 picks a fresh one. ttl is raised to the
+// minimum a lease can have without expiring during an election.
+func (s *Server) LeaseGrant(ctx context.Context, id, ttl int64) (*mvcc.LeaseGrantResponse, error) {
+	if ttl > mvcc.MaxLeaseTTL {
+		return nil, ErrTTLOutOfRange
+	}
+	if min := s.minLeaseTTL(); ttl < min {
+		ttl = min
+	}
+	for id == 0 {
+		id = int64(s.reqID.Add(1) & (1<<63 - 1))
+	}
+	resp, err := s.proposeAndWait(ctx, &request{LeaseGrant: &leaseGrantRequest{ID: id, TTL: ttl}})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*mvcc.LeaseGrantResponse), nil
+}
+
+// LeaseRevoke revokes a lease and deletes its keys in one revision.
+func (s *Server) LeaseRevoke(ctx context.Context, id int64) (*mvcc.LeaseRevokeResponse, error) {
+	resp, err := s.proposeAndWait(ctx, &request{LeaseRevoke: &leaseRevokeRequest{ID: id}})
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*mvcc.LeaseRevokeResponse), nil
+}
+
+// minLeaseTTL is etcd's: 1.5 election timeouts, rounded up to a second.
+func (s *Server) minLeaseTTL() int64 {
+	d := s.cfg.ElectionTimeout * 3 / 2
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// proposeAndWait proposes req and waits until this member has applied it,
+// returning the store's answer.
+func (s *Server) proposeAndWait(ctx context.Context, req *request) (any, error) {
+	if err := s.Err(); err != nil {
+		return nil, ErrStopped
+	}
+	req.ID = s.reqID.Add(1)
+	data, err := req.encode()
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > s.cfg.MaxRequestBytes+1024 {
+		return nil, ErrRequestTooLarge
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	ch := s.waits.register(req.ID)
+	errc := make(chan error, 1)
+	select {
+	case s.propc <- proposal{data: data, errc: errc}:
+	case <-ctx.Done():
+		s.waits.cancel(req.ID)
+		return nil, ErrTimeout
+	case <-s.stopc:
+		s.waits.cancel(req.ID)
+		return nil, ErrStopped
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			s.waits.cancel(req.ID)
+			return nil, err
+		}
+	case <-s.stopc:
+		s.waits.cancel(req.ID)
+		return nil, ErrStopped
+	}
+	select {
+	case r := <-ch:
+		return r.resp, r.err
+	case <-ctx.Done():
+		s.waits.cancel(req.ID)
+		return nil, ErrTimeout
+	case <-s.stopc:
+		s.waits.cancel(req.ID)
+		return nil, ErrStopped
+	}
+}
+
+// txnReadOnly reports whether r (and every nested txn) only reads.
+func txnReadOnly(r *mvcc.TxnRequest) bool {
+	for _, ops := range [][]*mvcc.RequestOp{r.Success, r.Failure} {
+		for _, op := range ops {
+			switch {
+			case op == nil:
+			case op.RequestPut != nil, op.RequestDeleteRange != nil:
+				return false
+			case op.RequestTxn != nil && !txnReadOnly(op.RequestTxn):
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// tickLeases runs on the raft loop every tick: the leader proposes the
+// revocation of every expired lease (only the leader expires leases; the
+// revoke is replicated like any write).
+func (s *Server) tickLeases() {
+	if !s.isLeader {
+		return
+	}
+	for _, id := range s.Store().Expired() {
+		req := request{LeaseRevoke: &leaseRevokeRequest{ID: id}}
+		data, err := req.encode()
+		if err != nil {
+			continue
+		}
+		if err := s.rn.Propose(data); err != nil {
+			return
+		}
+	}
+}
+
+// StatusInfo is what /v3/maintenance/status reports.
+type StatusInfo struct {
+	Leader           raftpb.NodeID
+	RaftIndex        raftpb.Index
+	RaftTerm         uint64
+	RaftAppliedIndex raftpb.Index
+	DBSize           int64
+	DBSizeInUse      int64
+	IsLearner        bool
+	Errors           []string
+}
+
+// Status reports this member's view of the cluster.
+func (s *Server) Status() StatusInfo {
+	st := s.Store().Status()
+	last, _ := s.w.LastIndex()
+	info := StatusInfo{
+		Leader:           s.Leader(),
+		RaftIndex:        last,
+		RaftTerm:         s.Term(),
+		RaftAppliedIndex: s.applied.get(),
+		DBSize:           st.SizeTotal,
+		DBSizeInUse:      st.SizeInUse,
+	}
+	if m, ok := s.members.get(s.id); ok {
+		info.IsLearner = m.IsLearner
+	}
+	if err := s.Err(); err != nil {
+		info.Errors = append(info.Errors, err.Error())
+	}
+	return info
+}
