@@ -3,8 +3,8 @@ package server
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,13 +42,13 @@ type Server struct {
 	tr      *peerTransport
 	m       *metrics
 
-	propc   chan proposal
-	recvc   chan raftpb.Message
-	readc   chan readIndexRequest
-	reportc chan report
-	snapc   chan snapDone
-	stopc   chan struct{}
-	donec   chan struct{}
+	propc    chan proposal
+	recvc    chan raftpb.Message
+	readc    chan readIndexRequest
+	reportc  chan report
+	snapc    chan snapDone
+	stopc    chan struct{}
+	donec    chan struct{}
 	stopped  sync.Once
 	shutdown sync.Once
 
