@@ -34,6 +34,10 @@ var (
 	// ErrClosed is returned by every call after Close.
 	ErrClosed = errors.New("wal: closed")
 
+	// ErrLocked is returned by Open when another WAL (in this or another
+	// process) holds the directory.
+	ErrLocked = errors.New("wal: directory locked")
+
 	// ErrBadFrame is returned by DecodeFrame when the bytes are not exactly
 	// one valid frame (short, wrong length, unknown type, bad CRC...).
 	ErrBadFrame = errors.New("wal: bad frame")

@@ -171,3 +171,16 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 		t.Errorf("Open(\"\"): %v", err)
 	}
 }
+
+func TestSecondOpenIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	w := mustOpen(t, dir, Options{})
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open of %s: err = %v, want ErrLocked", dir, err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w = mustOpen(t, dir, Options{})
+	w.Close()
+}

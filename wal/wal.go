@@ -33,6 +33,7 @@ type WAL struct {
 	log  *slog.Logger
 	lib  *tidwal.Log
 	m    *metrics
+	lock *os.File // flock on dir/LOCK, held from Open to Close or failure
 
 	// Writer-only fields: touched only by the writer goroutine.
 	rng       *rand.Rand
@@ -79,6 +80,7 @@ func Open(dir string, opts Options) (*WAL, error) {
 		if w.lib != nil {
 			_ = w.lib.Close()
 		}
+		w.unlock()
 		return nil, err
 	}
 	return w, nil
@@ -90,6 +92,11 @@ func (w *WAL) open() error {
 	if err := w.mkdir(); err != nil {
 		return err
 	}
+	lock, err := lockDir(w.dir)
+	if err != nil {
+		return err
+	}
+	w.lock = lock
 	if _, pending, err := listSegments(w.dir); err != nil {
 		return fmt.Errorf("wal: listing %s: %w", w.dir, err)
 	} else if pending {
@@ -271,10 +278,19 @@ func (w *WAL) Close() error {
 	}
 	w.mu.err = ErrClosed
 	w.m.unregister()
+	defer w.unlock()
 	if err := w.lib.Close(); err != nil {
 		return fmt.Errorf("wal: closing %s: %w", w.dir, err)
 	}
 	return nil
+}
+
+// unlock releases the directory lock (closing the file drops the flock).
+func (w *WAL) unlock() {
+	if w.lock != nil {
+		_ = w.lock.Close()
+		w.lock = nil
+	}
 }
 
 // Collectors returns the WAL's Prometheus collectors (fsync duration

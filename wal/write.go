@@ -352,5 +352,8 @@ func (w *WAL) failLocked(cause error) error {
 	w.mu.err = fmt.Errorf("%w: %s: %w", ErrFailed, w.dir, cause)
 	w.log.Error("wal failed; every later call will return this error", "err", cause)
 	w.m.unregister()
+	// Release the directory so a restarted WAL can open it; the abandoned
+	// library is never called again.
+	w.unlock()
 	return w.mu.err
 }
