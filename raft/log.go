@@ -55,7 +55,8 @@ func (l *raftLog) String() string {
 		l.committed, l.applied, l.applying, l.unstable.offset, len(l.unstable.entries))
 }
 
-// maybeAppend handles the entries of a MsgApp whose previous entry is
+// maybeAppend implements the paper's AppendEntries receiver rules 2-5.
+// It handles the entries of a MsgApp whose previous entry is
 // (index, logTerm): if the log matches there, it appends what is new (cutting
 // a conflicting tail), advances commit to min(committed, last new index) and
 // returns the last new index. ok is false if the log does not match.
@@ -65,10 +66,15 @@ func (l *raftLog) maybeAppend(index raftpb.Index, logTerm raftpb.Term, committed
 		return 0, false
 	}
 	lastnewi = index + raftpb.Index(len(ents))
+	// Entries already present with the same term are kept (a duplicated or
+	// reordered MsgApp must not truncate entries it does not contradict);
+	// from the first conflicting or new entry on, the leader's entries win.
 	ci := l.findConflict(ents)
 	switch {
 	case ci == 0:
 	case ci <= l.committed:
+		// The Log Matching and Leader Completeness properties make this
+		// impossible unless persisted state was lost or corrupted.
 		panic(fmt.Sprintf("raft: entry %d conflicts with a committed entry (committed %d)", ci, l.committed))
 	default:
 		l.append(ents[ci-(index+1):]...)
@@ -165,6 +171,8 @@ func (l *raftLog) snapshot() (raftpb.Snapshot, error) {
 	return l.storage.Snapshot()
 }
 
+// firstIndex is the first index whose entry may be read: the storage's, or
+// the one after a pending incoming snapshot.
 func (l *raftLog) firstIndex() raftpb.Index {
 	if i, ok := l.unstable.maybeFirstIndex(); ok {
 		return i
@@ -176,6 +184,7 @@ func (l *raftLog) firstIndex() raftpb.Index {
 	return i
 }
 
+// lastIndex is the index of the last entry, unstable or stable.
 func (l *raftLog) lastIndex() raftpb.Index {
 	if i, ok := l.unstable.maybeLastIndex(); ok {
 		return i

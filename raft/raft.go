@@ -79,7 +79,11 @@ type raft struct {
 	step stepFunc
 }
 
-// newRaft builds a node from c (already validated) and its Storage.
+// newRaft builds a node from c (already validated) and its Storage: the log is
+// what storage holds (all of it stable), the membership is the storage's
+// ConfState, the term, vote and commit index are its HardState, and the node
+// starts as a follower with no known leader. Inconsistent persisted state
+// (a commit index outside the log, Applied beyond the commit) is an error.
 func newRaft(c *Config) (*raft, error) {
 	rlog, err := newLog(c.Storage, c.MaxCommittedSizePerReady)
 	if err != nil {
@@ -179,7 +183,10 @@ func (r *raft) refreshSelfRole() {
 	r.isLearner = pr != nil && pr.IsLearner
 }
 
-// reset prepares the node for a new role in term.
+// reset prepares the node for a new role in term: a new term forgets the
+// vote; every role change forgets the leader, restarts the timers with a
+// fresh random election timeout, aborts a transfer, forgets votes and
+// pending reads, and resets every Progress to probe from our last index.
 func (r *raft) reset(term raftpb.Term) {
 	if r.Term != term {
 		r.Term = term

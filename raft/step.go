@@ -10,6 +10,13 @@ import (
 // Step is the entry point of every message, local or remote. It handles what
 // is common to all roles (terms, votes, elections) and hands the rest to the
 // role's step function.
+//
+// The term rules: a message of a higher term makes us a follower of that
+// term first (its sender is the leader if it is a MsgApp, MsgHeartbeat or
+// MsgSnap), except pre-votes, which never move terms, and vote requests
+// received inside a leader lease, which are ignored. A message of a lower
+// term is dropped, except that a stale leader is answered so that it
+// learns the new term, and a stale pre-candidate is rejected.
 func (r *raft) Step(m raftpb.Message) error {
 	switch {
 	case m.Term == 0:

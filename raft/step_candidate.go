@@ -8,6 +8,13 @@ import (
 )
 
 // stepCandidate handles the messages of candidates and pre-candidates.
+//
+// A MsgApp, MsgHeartbeat or MsgSnap of our own term means another node won
+// this term's election (raft.Step already turned a higher term into
+// follower): we follow it. Vote responses are tallied; a won pre-vote starts
+// the real election (term+1), a won election makes us leader, and a lost
+// one (a quorum rejected) sends us back to follower in the same term, to
+// time out again after a fresh randomized timeout.
 func stepCandidate(r *raft, m raftpb.Message) error {
 	// A pre-candidate only counts pre-vote responses, a candidate only
 	// vote responses: a late answer to the other phase is stale.

@@ -6,7 +6,11 @@ import (
 	"github.com/shelf-kv/shelf/raft/raftpb"
 )
 
-// stepFollower handles the messages a follower acts on.
+// stepFollower handles the messages a follower acts on. Any message from the
+// leader of our term resets the election timer and (re)learns who leads.
+// Proposals, transfer requests and read requests are forwarded to the leader
+// unchanged (From stays the originator); without a known leader, proposals
+// fail with ErrNoLeader and the others are dropped.
 func stepFollower(r *raft, m raftpb.Message) error {
 	switch m.Type {
 	case raftpb.MsgProp:

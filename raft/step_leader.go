@@ -9,7 +9,14 @@ import (
 	"github.com/shelf-kv/shelf/raft/tracker"
 )
 
-// stepLeader handles the messages a leader acts on.
+// stepLeader handles the messages a leader acts on. Term checks were done by
+// raft.Step: every message here is of the leader's term (or carries none).
+//
+// Invariants the leader maintains:
+//   - it only appends to its log, never truncates it;
+//   - its own Progress.Match is its persisted last index (set in Advance);
+//   - it commits only entries of its own term by counting (maybeCommit);
+//   - at most one membership change is pending (pendingConfIndex).
 func stepLeader(r *raft, m raftpb.Message) error {
 	// Messages that need no Progress of the sender.
 	switch m.Type {
@@ -50,12 +57,19 @@ func stepLeader(r *raft, m raftpb.Message) error {
 	case raftpb.MsgAppResp:
 		r.handleAppendResponse(m, pr)
 	case raftpb.MsgHeartbeatResp:
+		// The follower is alive: it counts for CheckQuorum, and it may be
+		// sent one more MsgApp (a probe, or an empty MsgApp when its
+		// window is full, which unblocks a window whose messages were lost).
 		pr.RecentActive = true
 		pr.MsgAppFlowPaused = false
 		if pr.Match < r.raftLog.lastIndex() || pr.State == tracker.StateProbe {
 			r.sendAppend(m.From)
 		}
 		r.maybeAutoPromote(m.From, pr)
+		// A heartbeat carrying a ReadIndex context is an ack of this
+		// leader's leadership at the time the read arrived; once a quorum
+		// of voters acked it, that read and every one queued before it
+		// are answered.
 		if r.readOnlyOption != ReadOnlySafe || len(m.Context) == 0 {
 			return nil
 		}
@@ -77,6 +91,8 @@ func stepLeader(r *raft, m raftpb.Message) error {
 		pr.BecomeProbe()
 		pr.MsgAppFlowPaused = true
 	case raftpb.MsgUnreachable:
+		// Messages to it are likely lost: stop streaming optimistically
+		// and probe (one message per heartbeat) until it answers.
 		if pr.State == tracker.StateReplicate {
 			pr.BecomeProbe()
 		}
@@ -86,7 +102,12 @@ func stepLeader(r *raft, m raftpb.Message) error {
 	return nil
 }
 
-// handlePropose appends the proposal m to the leader's log, or refuses it.
+// handlePropose appends the proposal m to the leader's log, or refuses it
+// (returning an error that wraps ErrProposalDropped and the reason). A
+// proposal is all-or-nothing: either every entry is appended, or none. It is
+// refused when this leader was removed, during a leadership transfer, when a
+// conf change violates the one-at-a-time rule or is invalid, or when the
+// uncommitted cap would be exceeded.
 func (r *raft) handlePropose(m raftpb.Message) error {
 	if len(m.Entries) == 0 {
 		return fmt.Errorf("%w: empty proposal", ErrProposalDropped)
@@ -97,6 +118,7 @@ func (r *raft) handlePropose(m raftpb.Message) error {
 	if r.leadTransferee != raftpb.None {
 		return fmt.Errorf("%w: %w (to %d)", ErrProposalDropped, ErrTransferring, r.leadTransferee)
 	}
+	// Copy: the caller's (or the network's) slice is never modified.
 	ents := append([]raftpb.Entry(nil), m.Entries...)
 	for i := range ents {
 		switch ents[i].Type {
@@ -117,11 +139,14 @@ func (r *raft) handlePropose(m raftpb.Message) error {
 		return fmt.Errorf("%w: %w (%d uncommitted bytes, cap %d)", ErrProposalDropped,
 			ErrUncommittedCapExceeded, r.uncommittedSize, r.maxUncommitted)
 	}
+	// Remember where the change sits: the next one waits until it is applied.
 	for i := range ents {
 		if ents[i].Type == raftpb.EntryConfChange {
 			r.pendingConfIndex = last + 1 + raftpb.Index(i)
 		}
 	}
+	// Followers get the entries now; the leader's own copy counts toward
+	// commitment only once persisted (Advance).
 	r.bcastAppend()
 	return nil
 }
@@ -173,8 +198,11 @@ func (r *raft) handleAppendResponse(m raftpb.Message, pr *tracker.Progress) {
 		return
 	}
 	wasPaused := pr.IsPaused()
+	// An ack that teaches nothing new is stale or duplicated (the network
+	// may reorder and duplicate) — except in probe, where an ack of exactly
+	// Match still confirms where the logs match and ends the probe.
 	if !pr.MaybeUpdate(m.Index) && !(pr.Match == m.Index && pr.State == tracker.StateProbe) {
-		return // stale or duplicate
+		return
 	}
 	switch {
 	case pr.State == tracker.StateProbe:
@@ -186,6 +214,8 @@ func (r *raft) handleAppendResponse(m raftpb.Message, pr *tracker.Progress) {
 	case pr.State == tracker.StateReplicate:
 		pr.Inflights.FreeLE(m.Index)
 	}
+	// More may be committed now: tell everyone (the commit index travels in
+	// MsgApp). Otherwise at least resume this follower if it was paused.
 	if r.maybeCommit() {
 		r.releasePendingReadIndexMessages()
 		r.bcastAppend()
@@ -195,6 +225,7 @@ func (r *raft) handleAppendResponse(m raftpb.Message, pr *tracker.Progress) {
 	// Stream whatever else the window allows.
 	for r.maybeSendAppend(m.From, false) {
 	}
+	// A transfer target that has just caught up is told to campaign now.
 	if m.From == r.leadTransferee && pr.Match == r.raftLog.lastIndex() {
 		r.logger.Info("raft: transferee caught up, sending MsgTimeoutNow", "id", r.id, "to", m.From)
 		r.send(raftpb.Message{To: m.From, Type: raftpb.MsgTimeoutNow})
