@@ -343,3 +343,46 @@ func TestKnobCountStaleVotes(t *testing.T) {
 		}
 	}
 }
+
+// Regression (simulation seed 50 / SIM-2): a MsgSnap stepped between Ready and
+// Advance, while that Ready's CommittedEntries (with conf changes) are being
+// applied, must not replace the membership under them. The snapshot is
+// refused until Advance; the follower answers with its commit index.
+func TestSnapshotDeferredWhileApplying(t *testing.T) {
+	ms := bootStorage(t, 1, 2, 3)
+	rn := newTestRawNode(t, 2, ms)
+	cc := raftpb.ConfChange{Type: raftpb.ConfChangeAddLearnerNode, NodeID: 4}
+	// The leader (1) replicates and commits a conf change at index 2.
+	must(rn.Step(raftpb.Message{Type: raftpb.MsgApp, From: 1, To: 2, Term: 2, Index: 1, LogTerm: 1, Commit: 2,
+		Entries: []raftpb.Entry{{Term: 2, Index: 2, Type: raftpb.EntryConfChange, Data: cc.Marshal()}}}))
+	rd := rn.Ready()
+	persist(t, ms, rd)
+	rn.Advance(rd)
+	rd = rn.Ready()
+	if len(rd.CommittedEntries) != 1 {
+		t.Fatalf("want the conf change to apply: %v", fmtReady(rd))
+	}
+	// Before the driver applies it, a snapshot at 10 (where 4 is a voter) arrives.
+	snap := raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 10, Term: 2,
+		ConfState: raftpb.ConfState{Voters: []raftpb.NodeID{1, 2, 3, 4}}}}
+	must(rn.Step(raftpb.Message{Type: raftpb.MsgSnap, From: 1, To: 2, Term: 2, Snapshot: &snap}))
+	cs := rn.ApplyConfChange(cc)
+	if len(cs.Learners) != 1 || cs.Learners[0] != 4 || len(cs.Voters) != 3 {
+		t.Fatalf("conf change applied on top of the wrong membership: %+v", cs)
+	}
+	persist(t, ms, rd)
+	rn.Advance(rd)
+	rd = rn.Ready()
+	if !rd.Snapshot.IsEmpty() {
+		t.Fatal("the snapshot stepped while applying must have been refused")
+	}
+	if len(rd.Messages) != 1 || rd.Messages[0].Index != 2 || rd.Messages[0].Reject {
+		t.Fatalf("want an ack of the commit index: %v", fmtReady(rd))
+	}
+	rn.Advance(rd)
+	// Once nothing is being applied, the same snapshot is installed.
+	must(rn.Step(raftpb.Message{Type: raftpb.MsgSnap, From: 1, To: 2, Term: 2, Snapshot: &snap}))
+	if rd = rn.Ready(); rd.Snapshot.Metadata.Index != 10 {
+		t.Fatalf("snapshot not installed: %v", fmtReady(rd))
+	}
+}
