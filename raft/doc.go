@@ -32,6 +32,26 @@
 // entry of its own term (its election no-op); a proposal that violates this is
 // refused with an error wrapping ErrProposalDropped and ErrConfChangePending.
 //
+// # Differences from etcd-io/raft that a driver must know
+//
+//   - The leader counts its own log toward commitment only for entries
+//     persisted by a completed Advance (its own Match moves in Advance, never
+//     on append). A leader may therefore send MsgApp before its own fsync.
+//   - Config.Rand (a seeded RandSource) drives election jitter; nothing global.
+//   - A node whose persisted term is below its log's last term (a bootstrap
+//     snapshot of term 1 with an empty HardState) starts in that term.
+//   - Single-voter groups still require a commit in the leader's term before
+//     answering ReadIndex (the persisted commit index may lag after a restart).
+//   - A follower accepts a snapshot whose ConfState does not list it (a node
+//     added after the snapshot was taken learns of itself from later
+//     entries), but refuses any snapshot while CommittedEntries of an
+//     un-Advanced Ready are being applied.
+//   - A refused membership change is an error (ErrConfChangePending,
+//     ErrConfChangeInvalid), not an empty entry; demoting a voter to a learner
+//     in one step is refused (remove it, then add it as a learner).
+//   - Between Ready and Advance, HasReady is false and Ready returns an empty
+//     Ready; inputs (Step, Tick, Propose, ...) are still accepted.
+//
 // # Subpackages
 //
 // raft/quorum holds the majority math, raft/tracker the per-follower progress
