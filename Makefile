@@ -6,7 +6,7 @@
 GO        ?= go
 PKGS      ?= ./...
 # Packages that run goroutines of their own; they also run under the race detector.
-RACE_PKGS ?= ./wal/... ./mvcc/...
+RACE_PKGS ?= ./wal/... ./mvcc/... ./snapshot/... ./server/...
 # Per-target time for each fuzz target in `make fuzz`.
 FUZZTIME  ?= 20s
 # Seeds for `make sim` (the long deterministic simulation run).
@@ -50,6 +50,10 @@ fuzz: ## each fuzz target for FUZZTIME
 
 sim: ## long deterministic raft simulation: make sim SEEDS=N
 	$(GO) test -count=1 -timeout 0 -run 'TestSimulation' ./raft/... -sim.seeds=$(SEEDS)
+
+run: ## a local 3-member cluster on loopback (data in ./data, kept across runs); Ctrl-C stops it
+	@mkdir -p bin && $(GO) build -o bin/shelf ./cmd/shelf
+	./bin/shelf up $(ARGS)
 
 deps: ## install what the tests need (nothing by hand on a fresh machine)
 	@scripts/deps.sh
