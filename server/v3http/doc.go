@@ -1,0 +1,79 @@
+// Package v3http serves etcd's v3 JSON API for the KV service
+// (POST /v3/kv/range, /v3/kv/put, /v3/kv/deleterange, /v3/kv/txn,
+// /v3/kv/compaction) and /v3/maintenance/status, byte-compatible with the
+// grpc-gateway of etcd 3.4 (Debian's etcd-server, our oracle): same paths,
+// same JSON field names and order, same error bodies and HTTP statuses.
+//
+// The package owns only HTTP and JSON. The data path is a Backend (backend.go)
+// that the member implements on top of raft; StoreBackend (backend_store.go)
+// implements it directly on an mvcc.Store for tests and single-process use.
+//
+// # Wire format (as observed on etcd 3.4.23)
+//
+//   - Request bodies are decoded the way golang/protobuf 1.3's jsonpb does
+//     it: the body's first JSON value is read (trailing bytes are ignored; an
+//     empty body is an empty request), objects are read into a map (the last
+//     duplicate key wins), then known fields are decoded in protobuf field
+//     order, so the first bad field in that order names the error. Both the
+//     proto name ("range_end") and the camelCase name ("rangeEnd") are
+//     accepted, camelCase winning when both are present. Unknown fields are
+//     ignored. null leaves a field unset.
+//   - int64 fields accept a JSON number or a string holding one ("5", 5);
+//     the string's quotes are dropped and its content parsed as JSON, so
+//     "null" is 0 and "1e0" is an error, as in etcd.
+//   - Enums accept their name ("DESCEND") or a number; an unknown name is an
+//     error, an unknown number is passed on (and then rejected by mvcc).
+//   - bytes are standard base64 with padding (URL-safe or unpadded input is
+//     "illegal base64 data"); JSON string escapes such as "\n" are skipped.
+//   - Responses use proto field names (snake_case for KV, camelCase for the
+//     status fields, which etcd's .proto spells that way), int64 and uint64
+//     as decimal strings, zero values omitted, bytes as padded base64. The
+//     header of a top-level response carries cluster_id, member_id,
+//     revision and raft_term; headers nested in a txn carry only revision.
+//   - Errors are {"error": msg, "message": msg, "code": grpcCode} with the
+//     HTTP status grpc-gateway 1.9 derives from the code (StatusOf, status.go).
+//
+// # Request size
+//
+// Config.MaxRequestBytes (etcd's --max-request-bytes, default 1.5 MiB) is
+// applied like etcd applies it: a request whose protobuf encoding exceeds
+// MaxRequestBytes + 512 KiB (etcd's gRPC receive limit) is ResourceExhausted
+// "grpc: received message larger than max (N vs. M)" with N the protobuf
+// size, computed exactly (reqsize.go); a write (put, delete, write txn,
+// compaction) whose raft entry would exceed MaxRequestBytes is
+// InvalidArgument "etcdserver: request is too large". Bodies are read at most
+// up to 4 x (MaxRequestBytes + 512 KiB); a longer body is ResourceExhausted
+// with N = the bytes read so far, without decoding it.
+//
+// # Deliberate differences from etcd 3.4
+//
+//   - An unknown sort order or sort target is InvalidArgument "etcdserver:
+//     invalid sort option" (etcd 3.5's answer). etcd 3.4 ignores an unknown
+//     order and crashes the whole process on an unknown target.
+//   - A null element in compare/success/failure is an empty message (so
+//     "etcdserver: key is not provided" / "etcdserver: key not found");
+//     etcd 3.4's gateway panics and closes the connection without a reply.
+//   - A RequestOp setting several of request_range/put/delete_range/txn is
+//     InvalidArgument "mvcc: invalid request op"; etcd keeps a random one.
+//     A compare setting several of version/create_revision/mod_revision/
+//     value/lease uses the one its target names; etcd keeps a random one.
+//   - mvcc's stricter rules (see mvcc's doc.go) surface as InvalidArgument
+//     with mvcc's message: compare targets or results outside the enums,
+//     txns nested deeper than mvcc's MaxTxnDepth. The handler does bring
+//     two lenient etcd rules back before calling the Backend: a negative
+//     range revision means "current", and a range_end that sorts before key
+//     (other than "\x00") is an empty range.
+//   - compaction's physical flag is accepted and ignored: shelf's compaction
+//     never changes an answer at or above the compact revision, so there is
+//     nothing to wait for.
+//   - The size limit on writes compares an estimate of etcd's raft entry
+//     (the request's protobuf size plus 14 bytes of InternalRaftRequest
+//     header) with MaxRequestBytes, so requests within ~2 bytes of the limit
+//     may be judged differently. A body longer than the read cap is refused
+//     without decoding, so its error reports the bytes read instead of the
+//     protobuf size, and a malformed or key-less body that large gets the
+//     size error rather than the decoding error.
+//   - No CORS headers and no "Grpc-Metadata-*" headers; no /v3beta/ or
+//     /v3alpha/ aliases. Unknown paths and methods get net/http's plain
+//     404/405, as the gateway does.
+package v3http
