@@ -221,3 +221,40 @@ func TestSegmentRollSyncsDir(t *testing.T) {
 	defer w2.Close()
 	checkRange(t, w2, 1, 200)
 }
+
+func TestInterruptedLibraryTruncationIsFinished(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{SegmentSize: 300}
+	writeThreeBatches(t, dir, o)
+	segs, _, _ := listSegments(dir)
+	if len(segs) < 3 {
+		t.Fatalf("%d segments, want >= 3", len(segs))
+	}
+	// Simulate a crash inside the library's TruncateFront after it renamed
+	// the START file into place but before it removed the older segments:
+	// START = a copy of segment 2 (its records are intact), plus a leftover
+	// temp file from an earlier interrupted attempt.
+	data, err := os.ReadFile(segs[1].path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(segs[1].path+".START", data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(segs[2].path+".END.TEMP", []byte("junk"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// Our own markers are missing (the crash came before CompactTo wrote
+	// one), so the new head is a bare entry without its base term: the
+	// library finishes its job, and we refuse rather than guess.
+	_, err = Open(dir, o)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "without a marker") {
+		t.Fatalf("Open after a truncation no CompactTo asked for: %v", err)
+	}
+	if _, err := os.Stat(segs[2].path + ".END.TEMP"); !os.IsNotExist(err) {
+		t.Fatalf("leftover temp file not removed: %v", err)
+	}
+	if _, err := os.Stat(segs[0].path); !os.IsNotExist(err) {
+		t.Fatalf("library did not finish the truncation: %v", err)
+	}
+}

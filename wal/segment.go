@@ -57,6 +57,34 @@ func listSegments(dir string) (segs []segmentFile, pending bool, err error) {
 	return segs, pending, nil
 }
 
+// removeTemps deletes the library's leftover temporary files
+// (<name>.START.TEMP, <name>.END.TEMP): a crash inside its atomic write left
+// them before their rename, so they hold nothing the log needs. It returns
+// how many it removed.
+func removeTemps(dir string) (int, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, de := range des {
+		name := de.Name()
+		if len(name) < 20 || de.IsDir() {
+			continue
+		}
+		if _, err := strconv.ParseUint(name[:20], 10, 64); err != nil {
+			continue
+		}
+		if rest := name[20:]; rest == ".START.TEMP" || rest == ".END.TEMP" {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
 // libRecord locates the library record starting at off in data: its frame
 // bytes are data[start:end]. ok is false if the record is incomplete (a
 // truncated length varint or fewer bytes than the length says).

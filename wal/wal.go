@@ -97,6 +97,11 @@ func (w *WAL) open() error {
 		return err
 	}
 	w.lock = lock
+	if n, err := removeTemps(w.dir); err != nil {
+		return fmt.Errorf("wal: removing temporary files in %s: %w", w.dir, err)
+	} else if n > 0 {
+		w.log.Warn("wal: removed leftover temporary files of an interrupted truncation", "count", n)
+	}
 	if _, pending, err := listSegments(w.dir); err != nil {
 		return fmt.Errorf("wal: listing %s: %w", w.dir, err)
 	} else if pending {

@@ -144,7 +144,8 @@ func (w *WAL) TruncateBack(i raftpb.Index) error {
 // current compaction point is ErrCompacted, i > LastIndex() ErrUnavailable;
 // i == FirstIndex()-1 is a no-op. Durable on return: a Compact marker and
 // the hard state are written and fsynced, then whole segments before the
-// first kept record are removed by the library and the directory fsynced.
+// first kept record are removed by the library (when that frees at least
+// one segment) and the directory fsynced.
 func (w *WAL) CompactTo(i raftpb.Index) error {
 	if err := w.mu.err; err != nil {
 		return err
@@ -204,6 +205,16 @@ func (w *WAL) cutFront(marker []Frame, keep uint64) error {
 	}
 	if err := w.write(frames, true, 0); err != nil {
 		return err
+	}
+	segs, _, err := listSegments(w.dir)
+	if err != nil {
+		return w.fail(fmt.Errorf("listing segments: %w", err))
+	}
+	if len(segs) < 2 || segs[1].first > keep {
+		// keep lies in the first segment: cutting would rewrite that
+		// segment and free nothing. The dead records stay until a later
+		// cut removes the segment; replay passes over them to the marker.
+		return nil
 	}
 	if err := w.lib.TruncateFront(keep); err != nil {
 		return w.fail(fmt.Errorf("removing records before %d: %w", keep, err))
