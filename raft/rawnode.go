@@ -96,21 +96,16 @@ func (rn *RawNode) ApplyConfChange(cc raftpb.ConfChange) *raftpb.ConfState {
 }
 
 // Step feeds a message received from a peer. Local message types are
-// rejected with ErrStepLocalMsg; responses from peers not in the
+// rejected with ErrStepLocalMsg, structurally impossible messages (see
+// ErrInvalidMessage) with that error, responses from peers not in the
 // configuration with ErrStepPeerNotFound. Other errors (a dropped forwarded
 // proposal) are informational; the driver may ignore them.
 func (rn *RawNode) Step(m raftpb.Message) error {
-	if !m.Type.Valid() {
-		return fmt.Errorf("raft: Step: unknown message type %d", uint8(m.Type))
-	}
-	if m.Type.IsLocal() {
-		return fmt.Errorf("%w: %s", ErrStepLocalMsg, m.Type)
+	if err := validateMessage(&m); err != nil {
+		return err
 	}
 	if m.Type.IsResponse() && rn.raft.trk.Progress[m.From] == nil {
 		return fmt.Errorf("%w: %s from %d", ErrStepPeerNotFound, m.Type, m.From)
-	}
-	if m.Type == raftpb.MsgSnap && m.Snapshot == nil {
-		return fmt.Errorf("raft: Step: MsgSnap from %d without a snapshot", m.From)
 	}
 	return rn.raft.Step(m)
 }

@@ -103,6 +103,12 @@ func (r *raft) handleVoteRequest(m raftpb.Message) {
 		}
 		return
 	}
+	if r.Term == 0 {
+		// A node that never saw a term (a new, empty member) has no term
+		// to reject with; a rejection of a lower term would be dropped by
+		// the candidate anyway, so say nothing.
+		return
+	}
 	r.send(raftpb.Message{To: m.From, Term: r.Term, Type: resp, Reject: true})
 }
 

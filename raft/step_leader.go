@@ -197,6 +197,13 @@ func (r *raft) handleAppendResponse(m raftpb.Message, pr *tracker.Progress) {
 		}
 		return
 	}
+	if m.Index > r.raftLog.lastIndex() {
+		// Nobody can hold entries this leader never had: a corrupt or
+		// forged ack. Counting it could commit what nobody stored.
+		r.logger.Warn("raft: ignoring an ack beyond the leader's log", "id", r.id, "from", m.From,
+			"index", m.Index, "last", r.raftLog.lastIndex())
+		return
+	}
 	wasPaused := pr.IsPaused()
 	// An ack that teaches nothing new is stale or duplicated (the network
 	// may reorder and duplicate) — except in probe, where an ack of exactly
