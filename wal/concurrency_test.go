@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shelf-kv/shelf/raft/raftpb"
 )
@@ -85,11 +87,15 @@ func TestConcurrentReadersDuringWrites(t *testing.T) {
 		next += 5
 	}
 	// Let the readers finish at least one pass over the final state.
-	for start := reads.Load(); reads.Load() < start+3; {
+	deadline := time.Now().Add(time.Minute)
+	for start := reads.Load(); reads.Load() < start+3; runtime.Gosched() {
 		select {
 		case err := <-errc:
 			t.Fatal(err)
 		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readers made no progress for a minute")
 		}
 	}
 	done.Store(true)

@@ -88,6 +88,25 @@
 // any number of readers (Entries, Term, FirstIndex, LastIndex, HardState,
 // Stats). See WAL for the lock order.
 //
+// # Limits, on purpose or inherited
+//
+//   - The library fsyncs by itself when it rolls to a new segment and inside
+//     its truncations (temp file + rename). Those fsyncs bypass FsyncHook and
+//     the histogram; their errors still reach us and are fatal.
+//   - The library's TruncateFront removes and renames files without
+//     fsyncing the directory in between; we fsync it when the call returns.
+//     A power loss inside the call relies on its START/END recovery, which
+//     Open runs first.
+//   - A complete last record that fails its CRC, with nothing valid after
+//     it, cannot be told from a torn write: it is cut (and logged at WARN
+//     with file, offset and reason). A bad record with anything valid after
+//     it, or in any segment but the last, is ErrCorrupt.
+//   - Entries evicted from the tail cache are read through the library and
+//     may wait for an fsync in progress; so may the writer's next state
+//     update while such a read runs.
+//   - Overwritten and cut entries keep their bytes on disk until a front cut
+//     removes their segment. The index costs 16 bytes per live entry.
+//
 // # Disk profiles
 //
 // A DiskProfile adds a latency, uniform in [mean-jitter, mean+jitter] and

@@ -36,7 +36,9 @@ type WAL struct {
 	lock *os.File // flock on dir/LOCK, held from Open to Close or failure
 
 	// Writer-only fields: touched only by the writer goroutine.
-	rng       *rand.Rand
+	// Invariant: libLast == lib.LastIndex(); tailBytes == the size of the
+	// library's last segment file (tailName) between writes.
+	rng       *rand.Rand   // DiskProfile jitter source
 	libLast   uint64       // library index of the last record written
 	tailName  string       // current last segment file (for FsyncHook paths)
 	tailBytes int          // size of the last segment file, to predict roll-over
@@ -119,6 +121,9 @@ func (w *WAL) open() error {
 			return err
 		}
 	}
+	// Scan, verify and replay every record ourselves, repairing the tail,
+	// BEFORE the library reads anything: it would fail on a torn tail and
+	// read zeros as records.
 	st, cache, libFirst, libLast, err := w.recover()
 	if err != nil {
 		return err
@@ -137,6 +142,9 @@ func (w *WAL) open() error {
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("wal: reading library bounds: %w", err)
 	}
+	// The library must see exactly the records we verified; anything else
+	// means our reading of its format is wrong, and writing on would be
+	// building on sand.
 	if libFirst != 0 && (lf != libFirst || ll != libLast) {
 		return fmt.Errorf("%w: %s: library sees records [%d, %d], scan found [%d, %d]", ErrCorrupt, w.dir, lf, ll, libFirst, libLast)
 	}
@@ -197,6 +205,8 @@ func (w *WAL) recover() (logState, *tailCache, uint64, uint64, error) {
 	st := newLogState(segs[0].first)
 	next := segs[0].first
 	for k, seg := range segs {
+		// Segment names are the library index of their first record, so
+		// a missing or extra file shows as a gap or an overlap here.
 		if seg.first != next {
 			return logState{}, nil, 0, 0, corruptAt(seg.path, 0, "segment starts at record %d, the previous segment ends before record %d", seg.first, next)
 		}

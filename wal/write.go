@@ -9,8 +9,8 @@ import (
 // The mutating methods below belong to the writer goroutine only (see WAL).
 // They validate their input first: bad input returns ErrInvalid /
 // ErrCompacted / ErrUnavailable and changes nothing. Any error from the
-// library or the disk after that is fatal: the WAL closes itself and this
-// and every later call return an error wrapping ErrFailed and the cause.
+// library or the disk after that is fatal (see fail): this and every later
+// call, readers included, return an error wrapping ErrFailed and the cause.
 
 // MustSync reports whether saving hs (with the previous hard state prev)
 // and n entries needs an fsync: yes if there are entries, or the term or
