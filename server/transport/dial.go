@@ -15,13 +15,13 @@ import (
 func (t *Transport) dialStream(ctx context.Context, addr string, hs handshake) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.DialTimeout)
 	defer cancel()
-	conn, err := t.dialRaw(ctx, addr)
+	raw, err := t.dialRaw(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("transport: dialing %s: %w", addr, err)
 	}
 	// Closing the connection is how a cancelled ctx interrupts blocked I/O.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	conn, err = t.clientHandshake(ctx, conn, addr, hs)
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	conn, err := t.clientHandshake(ctx, raw, addr, hs)
 	if !stop() && err == nil {
 		err = fmt.Errorf("transport: handshake with %s: %w", addr, context.Cause(ctx))
 	}

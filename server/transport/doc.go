@@ -35,11 +35,11 @@
 //
 // The dialling member writes, right after connecting (and after TLS):
 //
-//	 0      4         5      6              14          22          30
-//	 +------+---------+------+--------------+-----------+-----------+
-//	 | SHLF | version | kind | cluster id   | from id   | to id     |
-//	 |  4B  |   1B    |  1B  | 8B big endian| 8B BE     | 8B BE     |
-//	 +------+---------+------+--------------+-----------+-----------+
+//	0      4         5      6              14          22          30
+//	+------+---------+------+--------------+-----------+-----------+
+//	| SHLF | version | kind | cluster id   | from id   | to id     |
+//	|  4B  |   1B    |  1B  | 8B big endian| 8B BE     | 8B BE     |
+//	+------+---------+------+--------------+-----------+-----------+
 //
 // version is 1; kind is 1 (app), 2 (msg) or 3 (snapshot). The accepter
 // answers with a status byte (0 = accepted; 1 bad handshake, 2 other
@@ -51,11 +51,11 @@
 //
 // Everything after the handshake is a sequence of frames:
 //
-//	 0                 4        5                 9
-//	 +-----------------+--------+-----------------+----------------------+
-//	 | payload length  |  type  | CRC32C          | payload              |
-//	 | 4B big endian   |   1B   | 4B big endian   | length bytes         |
-//	 +-----------------+--------+-----------------+----------------------+
+//	0                 4        5                 9
+//	+-----------------+--------+-----------------+----------------------+
+//	| payload length  |  type  | CRC32C          | payload              |
+//	| 4B big endian   |   1B   | 4B big endian   | length bytes         |
+//	+-----------------+--------+-----------------+----------------------+
 //
 // The CRC32C (Castagnoli) covers the type byte followed by the payload. A
 // length above MaxFrameSize (64 MiB by default) is refused before any
