@@ -47,7 +47,11 @@ type Store struct {
 		// bytesData estimates the retained keys, values and overhead.
 		bytesData int64
 		// swept is the compact revision the compactor last finished.
+		// Invariant: swept <= compactRev.
 		swept int64
+		// sweptWaiters are closed once swept reaches their revision
+		// (or the store closes).
+		sweptWaiters []sweptWaiter
 		// closed is set by Close.
 		closed bool
 	}
@@ -90,6 +94,9 @@ func (s *Store) Close() {
 	}
 	s.compactor.stop()
 	s.hub.stop()
+	s.mu.Lock()
+	s.releaseWaitersLocked(true)
+	s.mu.Unlock()
 }
 
 // Status returns revision, compact revision, applied index and sizes, all

@@ -1,6 +1,7 @@
 package mvcc
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sort"
@@ -114,7 +115,58 @@ func (c *compactor) sweep() {
 	s.mu.Lock()
 	s.trimLogLocked(swept)
 	s.mu.swept = swept
+	s.releaseWaitersLocked(false)
 	s.mu.Unlock()
+}
+
+// sweptWaiter is one WaitCompaction call.
+type sweptWaiter struct {
+	rev int64
+	ch  chan struct{}
+}
+
+// WaitCompaction blocks until the compactor has physically dropped what
+// compaction at rev made unreachable (etcd's "physical" compaction), the
+// store closes (ErrClosed) or ctx ends. It returns at once for a revision
+// already swept; for a revision never compacted it waits for ctx.
+func (s *Store) WaitCompaction(ctx context.Context, rev int64) error {
+	s.mu.Lock()
+	if s.mu.swept >= rev {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.mu.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	w := sweptWaiter{rev: rev, ch: make(chan struct{})}
+	s.mu.sweptWaiters = append(s.mu.sweptWaiters, w)
+	s.mu.Unlock()
+	select {
+	case <-w.ch:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mu.swept >= rev {
+		return nil
+	}
+	return ErrClosed
+}
+
+// releaseWaitersLocked wakes the waiters whose revision is swept (all of
+// them when closing). Callers hold mu for writing.
+func (s *Store) releaseWaitersLocked(all bool) {
+	keep := s.mu.sweptWaiters[:0]
+	for _, w := range s.mu.sweptWaiters {
+		if all || w.rev <= s.mu.swept {
+			close(w.ch)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	s.mu.sweptWaiters = keep
 }
 
 // targetLocked is the revision the compactor may sweep at: the compact

@@ -1,8 +1,8 @@
 package mvcc
 
 import (
+	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -55,18 +55,10 @@ func TestHashKV(t *testing.T) {
 
 func waitSwept(t *testing.T, s *Store, rev int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s.mu.RLock()
-		swept := s.mu.swept
-		s.mu.RUnlock()
-		if swept >= rev {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("compactor stuck at %d, want %d", swept, rev)
-		}
-		runtime.Gosched() // poll the condition, bounded by the deadline
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitCompaction(ctx, rev); err != nil {
+		t.Fatalf("compaction at %d: %v", rev, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mvcc
 
 import (
+	"context"
 	"fmt"
 	"testing"
 )
@@ -127,8 +128,13 @@ func TestCloseStopsEverything(t *testing.T) {
 	if _, err := ws.Watch(WatchRequest{Key: []byte("a")}); err != nil {
 		t.Fatal(err)
 	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- s.WaitCompaction(context.Background(), 100) }()
 	s.Close()
 	s.Close()
+	if err := <-waitErr; err != ErrClosed {
+		t.Fatalf("WaitCompaction across Close: %v", err)
+	}
 	recvUntil(t, ws, func(WatchResponse) bool { return true }) // the buffered Created
 	_, ok, err := ws.TryRecv()
 	if ok || err != ErrClosed {
