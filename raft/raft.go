@@ -116,11 +116,16 @@ func newRaft(c *Config) (*raft, error) {
 	}
 	r.refreshSelfRole()
 	if !hs.IsEmpty() {
-		if hs.Commit < rlog.committed || hs.Commit > rlog.lastIndex() {
-			return nil, fmt.Errorf("raft: persisted commit %d outside the log [%d, %d]",
-				hs.Commit, rlog.committed, rlog.lastIndex())
+		if hs.Commit > rlog.lastIndex() {
+			// Entries the node knew committed are missing: persisted
+			// state was lost, which raft cannot repair.
+			return nil, fmt.Errorf("raft: persisted commit %d is beyond the persisted log (last index %d)",
+				hs.Commit, rlog.lastIndex())
 		}
-		rlog.committed = hs.Commit
+		// A commit index below the snapshot is stale, not wrong: a
+		// commit-only HardState need not be fsynced (Ready.MustSync), while
+		// the snapshot (of committed, applied state) was. Keep the larger.
+		rlog.committed = max(rlog.committed, hs.Commit)
 		r.Term = hs.Term
 		r.Vote = hs.Vote
 	}

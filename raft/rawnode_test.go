@@ -386,3 +386,21 @@ func TestSnapshotDeferredWhileApplying(t *testing.T) {
 		t.Fatalf("snapshot not installed: %v", fmtReady(rd))
 	}
 }
+
+// A commit-only HardState need not be fsynced, so after a crash the persisted
+// commit index may be below a (fsynced) snapshot: the node starts with the
+// snapshot index as its commit. A commit beyond the log is corruption.
+func TestRestartWithStaleOrImpossibleCommit(t *testing.T) {
+	ms := NewMemoryStorage()
+	must(ms.ApplySnapshot(raftpb.Snapshot{Metadata: raftpb.SnapshotMetadata{Index: 10, Term: 2,
+		ConfState: raftpb.ConfState{Voters: []raftpb.NodeID{1, 2, 3}}}}))
+	must(ms.SetHardState(raftpb.HardState{Term: 2, Commit: 4}))
+	rn := newTestRawNode(t, 1, ms)
+	if c := rn.Status().Commit; c != 10 {
+		t.Fatalf("commit %d, want the snapshot index 10", c)
+	}
+	must(ms.SetHardState(raftpb.HardState{Term: 2, Commit: 11}))
+	if _, err := NewRawNode(&Config{ID: 1, ElectionTick: 10, HeartbeatTick: 1, Storage: ms}); err == nil {
+		t.Fatal("a commit index beyond the persisted log must be refused")
+	}
+}
