@@ -2,6 +2,7 @@ package raft
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -402,5 +403,39 @@ func TestRestartWithStaleOrImpossibleCommit(t *testing.T) {
 	must(ms.SetHardState(raftpb.HardState{Term: 2, Commit: 11}))
 	if _, err := NewRawNode(&Config{ID: 1, ElectionTick: 10, HeartbeatTick: 1, Storage: ms}); err == nil {
 		t.Fatal("a commit index beyond the persisted log must be refused")
+	}
+}
+
+// Election timeouts are drawn from [ElectionTick, 2*ElectionTick) using only
+// Config.Rand: the same seed gives the same sequence, different seeds differ.
+func TestRandomizedElectionTimeout(t *testing.T) {
+	draw := func(seed uint64) []int {
+		cfg := Config{ID: 1, ElectionTick: 10, HeartbeatTick: 1, Storage: bootStorage(t, 1, 2, 3), Rand: newSplitMix(seed)}
+		rn, err := NewRawNode(&cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		seen := map[int]bool{}
+		for range 200 {
+			rn.raft.resetRandomizedElectionTimeout()
+			v := rn.raft.randomizedElectionTimeout
+			if v < 10 || v >= 20 {
+				t.Fatalf("timeout %d outside [10, 20)", v)
+			}
+			seen[v] = true
+			out = append(out, v)
+		}
+		if len(seen) < 8 {
+			t.Fatalf("only %d distinct timeouts in 200 draws", len(seen))
+		}
+		return out
+	}
+	a, b, c := draw(7), draw(7), draw(8)
+	if !slices.Equal(a, b) {
+		t.Fatal("the same seed must replay the same timeouts")
+	}
+	if slices.Equal(a, c) {
+		t.Fatal("different seeds gave identical timeouts")
 	}
 }
