@@ -61,6 +61,9 @@ func (s *Server) applyRequest(store *mvcc.Store, e *raftpb.Entry) {
 		res.resp, res.err = store.LeaseGrant(e.Index, req.LeaseGrant.ID, req.LeaseGrant.TTL)
 	case req.LeaseRevoke != nil:
 		res.resp, res.err = store.LeaseRevoke(e.Index, req.LeaseRevoke.ID)
+	case req.Publish != nil:
+		markApplied(store, e.Index)
+		s.applyPublish(*req.Publish)
 	default:
 		markApplied(store, e.Index)
 		res.err = fmt.Errorf("%w: no operation", errBadRequest)
@@ -86,17 +89,27 @@ func (s *Server) applyConfChange(store *mvcc.Store, e *raftpb.Entry) {
 	if cs != nil {
 		s.confState = *cs
 	}
-	var info memberInfo
+	var cctx confContext
 	if len(cc.Context) > 0 {
-		if err := json.Unmarshal(cc.Context, &info); err != nil {
+		if err := json.Unmarshal(cc.Context, &cctx); err != nil {
 			s.log.Error("membership entry has a bad context", "index", e.Index, "err", err)
 		}
 	}
+	info := cctx.Member
 	info.ID = cc.NodeID
+	if cctx.ReqID != 0 {
+		defer s.waits.trigger(cctx.ReqID, result{})
+	}
 	switch cc.Type {
 	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
-		if old, ok := s.members.get(cc.NodeID); ok && len(info.PeerURLs) == 0 {
-			info = old // a promotion carries no context
+		if old, ok := s.members.get(cc.NodeID); ok {
+			if len(info.PeerURLs) == 0 {
+				info.PeerURLs = old.PeerURLs // the leader's automatic promotion carries no context
+			}
+			if info.Name == "" {
+				info.Name = old.Name
+			}
+			info.ClientURLs = old.ClientURLs
 		}
 		info.IsLearner = cc.Type == raftpb.ConfChangeAddLearnerNode
 		s.members.set(info)
@@ -120,3 +133,13 @@ func markApplied(store *mvcc.Store, idx raftpb.Index) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// applyPublish records a member's self-description, if it is still a member.
+func (s *Server) applyPublish(p memberInfo) {
+	m, ok := s.members.get(p.ID)
+	if !ok {
+		return
+	}
+	m.Name, m.ClientURLs = p.Name, p.ClientURLs
+	s.members.set(m)
+}

@@ -86,13 +86,16 @@ func memberID(sortedURLs []string, token string) raftpb.NodeID {
 	return raftpb.NodeID(id)
 }
 
-// clusterID hashes the sorted member IDs and the token: every member of a
-// new cluster computes the same value.
-func clusterID(members []Member, token string) uint64 {
-	b := []byte(token)
-	for _, m := range members {
-		b = binary.BigEndian.AppendUint64(b, uint64(m.ID))
+// clusterID derives the cluster's ID from its token alone, so a member that
+// joins a running cluster later (--initial-cluster-state existing) computes
+// the same ID as the founders without asking them. Distinct clusters must
+// use distinct tokens (etcd gives the same advice); peers of a cluster with
+// another token are refused at the transport handshake.
+func clusterID(token string) uint64 {
+	h := sha1.Sum([]byte("shelf-cluster/" + token))
+	id := binary.BigEndian.Uint64(h[:8])
+	if id == 0 {
+		id = 1
 	}
-	h := sha1.Sum(b)
-	return binary.BigEndian.Uint64(h[:8])
+	return id
 }

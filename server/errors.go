@@ -1,17 +1,22 @@
 package server
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/shelf-kv/shelf/server/v3http"
+)
 
 // Errors a client can get from a member besides the store's own (mvcc's
-// sentinels). Their texts are etcd's, so the HTTP layer can pass them on.
+// sentinels). They are the HTTP layer's sentinels, which it renders with
+// etcd's gRPC codes and texts.
 var (
-	ErrNoLeader         = errors.New("etcdserver: no leader")
-	ErrTimeout          = errors.New("etcdserver: request timed out")
-	ErrLeaderChanged    = errors.New("etcdserver: leader changed")
-	ErrTooManyRequests  = errors.New("etcdserver: too many requests")
-	ErrRequestTooLarge  = errors.New("etcdserver: request is too large")
-	ErrStopped          = errors.New("etcdserver: server stopped")
-	ErrNoSpace          = errors.New("etcdserver: mvcc: database space exceeded")
+	ErrNoLeader         = v3http.ErrNoLeader
+	ErrTimeout          = v3http.ErrTimeout
+	ErrLeaderChanged    = v3http.ErrLeaderChanged
+	ErrTooManyRequests  = v3http.ErrTooManyRequests
+	ErrRequestTooLarge  = v3http.ErrRequestTooLarge
+	ErrStopped          = v3http.ErrStopped
+	ErrNoSpace          = v3http.ErrNoSpace
+	ErrUnhealthyCluster = v3http.ErrUnhealthy
 	ErrTTLOutOfRange    = errors.New("etcdserver: too large lease TTL")
-	ErrUnhealthyCluster = errors.New("etcdserver: unhealthy cluster")
 )

@@ -1,6 +1,72 @@
 package server
 
-import "net/http"
+import (
+	"context"
+	"net/http"
 
-// mountKV mounts the etcd v3 JSON API (server/v3http) on mux.
-func (s *Server) mountKV(mux *http.ServeMux) {}
+	"github.com/shelf-kv/shelf/mvcc"
+	"github.com/shelf-kv/shelf/server/v3http"
+)
+
+// Version is the server version reported by /v3/maintenance/status.
+const Version = "3.4.0-shelf.0.1.0"
+
+// kvBackend adapts a Server to the HTTP layer's Backend.
+type kvBackend struct{ s *Server }
+
+var _ v3http.Backend = kvBackend{}
+
+func (b kvBackend) Range(ctx context.Context, r *mvcc.RangeRequest) (*mvcc.RangeResponse, error) {
+	return b.s.Range(ctx, r, r.Serializable)
+}
+
+func (b kvBackend) Put(ctx context.Context, r *mvcc.PutRequest) (*mvcc.PutResponse, error) {
+	return b.s.Put(ctx, r)
+}
+
+func (b kvBackend) DeleteRange(ctx context.Context, r *mvcc.DeleteRangeRequest) (*mvcc.DeleteRangeResponse, error) {
+	return b.s.DeleteRange(ctx, r)
+}
+
+func (b kvBackend) Txn(ctx context.Context, r *mvcc.TxnRequest) (*mvcc.TxnResponse, error) {
+	return b.s.Txn(ctx, r)
+}
+
+func (b kvBackend) Compact(ctx context.Context, rev int64, physical bool) (*mvcc.CompactResponse, error) {
+	resp, err := b.s.Compact(ctx, rev)
+	if err == nil && physical {
+		if err := b.s.Store().WaitCompaction(ctx, rev); err != nil {
+			return nil, err
+		}
+	}
+	return resp, err
+}
+
+func (b kvBackend) Status(ctx context.Context) (v3http.StatusInfo, error) {
+	st := b.s.Status()
+	return v3http.StatusInfo{
+		Revision:         b.s.Store().Rev(),
+		Version:          Version,
+		DBSize:           st.DBSize,
+		DBSizeInUse:      st.DBSizeInUse,
+		Leader:           uint64(st.Leader),
+		RaftIndex:        uint64(st.RaftIndex),
+		RaftTerm:         st.RaftTerm,
+		RaftAppliedIndex: uint64(st.RaftAppliedIndex),
+		Errors:           st.Errors,
+		IsLearner:        st.IsLearner,
+	}, nil
+}
+
+func (b kvBackend) Header() v3http.HeaderInfo {
+	return v3http.HeaderInfo{ClusterID: b.s.clusterID, MemberID: uint64(b.s.id), RaftTerm: b.s.Term()}
+}
+
+// mountKV mounts the etcd v3 JSON API on mux.
+func (s *Server) mountKV(mux *http.ServeMux) {
+	h, err := v3http.New(v3http.Config{Backend: kvBackend{s}, Logger: s.log, MaxRequestBytes: s.cfg.MaxRequestBytes})
+	if err != nil {
+		panic(err) // the config is built here and always valid
+	}
+	mux.Handle("/v3/", h)
+}

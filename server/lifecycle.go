@@ -65,6 +65,7 @@ func (s *Server) Start() error {
 	}
 	go s.run()
 	go s.reads.loop()
+	go s.publishLoop()
 	s.log.Info("member started", "peer_urls", s.cfg.ListenPeerURLs, "client_urls", s.cfg.ListenClientURLs)
 	return nil
 }

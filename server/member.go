@@ -83,6 +83,7 @@ type Server struct {
 // proposal is a client write on its way to rn.Propose.
 type proposal struct {
 	data []byte
+	cc   *raftpb.ConfChange // a membership change instead of data
 	errc chan error
 }
 
@@ -118,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		id:        self.ID,
-		clusterID: clusterID(initial, cfg.InitialClusterToken),
+		clusterID: clusterID(cfg.InitialClusterToken),
 		snapDir:   filepath.Join(cfg.DataDir, "snap"),
 		members:   newMemberSet(),
 		propc:     make(chan proposal, 4096),
@@ -249,7 +250,7 @@ func (s *Server) open(initial []Member) error {
 func (s *Server) bootstrap(initial []Member) error {
 	ents := make([]raftpb.Entry, 0, len(initial))
 	for i, m := range initial {
-		ctx, _ := jsonMarshal(memberInfo{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs})
+		ctx, _ := jsonMarshal(confContext{Member: memberInfo{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs}})
 		cc := raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: m.ID, Context: ctx}
 		ents = append(ents, raftpb.Entry{Term: 1, Index: raftpb.Index(i + 1), Type: raftpb.EntryConfChange, Data: cc.Marshal()})
 	}

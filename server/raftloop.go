@@ -83,10 +83,16 @@ func (s *Server) step(m raftpb.Message) {
 }
 
 func (s *Server) propose(p proposal) {
-	err := s.rn.Propose(p.data)
+	var err error
+	if p.cc != nil {
+		if err = s.rn.ProposeConfChange(*p.cc); err != nil {
+			err = mapConfChangeErr(err)
+		}
+	} else if err = s.rn.Propose(p.data); err != nil {
+		err = mapProposeErr(err)
+	}
 	if err != nil {
 		s.m.proposalsFailed.Inc()
-		err = mapProposeErr(err)
 	}
 	p.errc <- err
 }

@@ -24,6 +24,9 @@ type request struct {
 	Compact     *compactRequest          `json:",omitempty"`
 	LeaseGrant  *leaseGrantRequest       `json:",omitempty"`
 	LeaseRevoke *leaseRevokeRequest      `json:",omitempty"`
+	// Publish records a member's name and client URLs (each member
+	// publishes its own once it has started, as etcd does).
+	Publish *memberInfo `json:",omitempty"`
 }
 
 type compactRequest struct{ Revision int64 }
@@ -45,7 +48,7 @@ var errBadRequest = errors.New("server: undecodable request entry")
 
 // encode returns the entry data for r.
 func (r *request) encode() ([]byte, error) {
-	if p := r.Put; p != nil && r.DeleteRange == nil && r.Txn == nil && r.Compact == nil && r.LeaseGrant == nil && r.LeaseRevoke == nil {
+	if p := r.Put; p != nil && r.DeleteRange == nil && r.Txn == nil && r.Compact == nil && r.LeaseGrant == nil && r.LeaseRevoke == nil && r.Publish == nil {
 		b := make([]byte, 0, 1+8+8+3*binary.MaxVarintLen64+len(p.Key)+len(p.Value)+1)
 		b = append(b, kindPut)
 		b = binary.BigEndian.AppendUint64(b, r.ID)

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shelf-kv/shelf/raft"
+	"github.com/shelf-kv/shelf/raft/raftpb"
+)
+
+// Membership errors, with etcd's texts.
+var (
+	ErrMemberNotFound    = errors.New("etcdserver: member not found")
+	ErrPeerURLExists     = errors.New("etcdserver: Peer URLs already exists")
+	ErrMemberNotLearner  = errors.New("etcdserver: can only promote a learner member")
+	ErrLearnerNotReady   = errors.New("etcdserver: can only promote a learner member which is in sync with leader")
+	ErrConfChangePending = errors.New("etcdserver: a membership change is already in progress; retry")
+	ErrBadPeerURL        = errors.New("etcdserver: bad peer URL")
+	ErrRemoveLastMember  = errors.New("etcdserver: cannot remove the last voting member")
+)
+
+// confContext is the Context of every membership entry this code writes:
+// who the member is, and which request (on the proposing member) waits
+// for it.
+type confContext struct {
+	Member memberInfo `json:"member"`
+	ReqID  uint64     `json:"req_id,omitempty"`
+}
+
+// MemberList returns the members ordered by ID.
+func (s *Server) MemberList() []memberInfo { return s.members.list() }
+
+// AddMember adds a member with the given peer URLs, as a learner (promoted
+// automatically by the leader once it has caught up) or as a voter. The new
+// member's ID is derived from its URLs and the cluster token, exactly as a
+// member started with --initial-cluster-state existing derives its own.
+func (s *Server) AddMember(ctx context.Context, peerURLs []string, learner bool) (memberInfo, error) {
+	if len(peerURLs) == 0 {
+		return memberInfo{}, fmt.Errorf("%w: no peer URL given", ErrBadPeerURL)
+	}
+	for _, u := range peerURLs {
+		if err := checkURL(u); err != nil {
+			return memberInfo{}, fmt.Errorf("%w: %v", ErrBadPeerURL, err)
+		}
+	}
+	urls := sortedCopy(peerURLs)
+	for _, m := range s.members.list() {
+		for _, a := range m.PeerURLs {
+			for _, b := range urls {
+				if a == b {
+					return memberInfo{}, ErrPeerURLExists
+				}
+			}
+		}
+	}
+	info := memberInfo{ID: memberID(urls, s.cfg.InitialClusterToken), PeerURLs: urls, IsLearner: learner}
+	typ := raftpb.ConfChangeAddNode
+	if learner {
+		typ = raftpb.ConfChangeAddLearnerNode
+	}
+	if err := s.proposeConfChangeAndWait(ctx, typ, info); err != nil {
+		return memberInfo{}, err
+	}
+	return info, nil
+}
+
+// RemoveMember removes a member (voter or learner). A removed member stops.
+func (s *Server) RemoveMember(ctx context.Context, id raftpb.NodeID) error {
+	m, ok := s.members.get(id)
+	if !ok {
+		return ErrMemberNotFound
+	}
+	if !m.IsLearner {
+		voters := 0
+		for _, o := range s.members.list() {
+			if !o.IsLearner {
+				voters++
+			}
+		}
+		if voters == 1 {
+			return ErrRemoveLastMember
+		}
+	}
+	return s.proposeConfChangeAndWait(ctx, raftpb.ConfChangeRemoveNode, m)
+}
+
+// PromoteMember makes a learner a voter, if it has caught up with the
+// leader. (With automatic promotion on, the leader does this by itself.)
+func (s *Server) PromoteMember(ctx context.Context, id raftpb.NodeID) error {
+	m, ok := s.members.get(id)
+	if !ok {
+		return ErrMemberNotFound
+	}
+	if !m.IsLearner {
+		return ErrMemberNotLearner
+	}
+	m.IsLearner = false
+	return s.proposeConfChangeAndWait(ctx, raftpb.ConfChangeAddNode, m)
+}
+
+// proposeConfChangeAndWait proposes one membership change and waits until
+// this member has applied it.
+func (s *Server) proposeConfChangeAndWait(ctx context.Context, typ raftpb.ConfChangeType, m memberInfo) error {
+	id := s.reqID.Add(1)
+	cctx, err := json.Marshal(confContext{Member: m, ReqID: id})
+	if err != nil {
+		return err
+	}
+	cc := raftpb.ConfChange{Type: typ, NodeID: m.ID, Context: cctx}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	ch := s.waits.register(id)
+	errc := make(chan error, 1)
+	select {
+	case s.propc <- proposal{cc: &cc, errc: errc}:
+	case <-ctx.Done():
+		s.waits.cancel(id)
+		return ErrTimeout
+	case <-s.stopc:
+		s.waits.cancel(id)
+		return ErrStopped
+	}
+	if err := <-errc; err != nil {
+		s.waits.cancel(id)
+		return err
+	}
+	select {
+	case r := <-ch:
+		return r.err
+	case <-ctx.Done():
+		s.waits.cancel(id)
+		return ErrTimeout
+	case <-s.stopc:
+		s.waits.cancel(id)
+		return ErrStopped
+	}
+}
+
+// mapConfChangeErr turns raft's refusals of a membership change into
+// client errors.
+func mapConfChangeErr(err error) error {
+	if errors.Is(err, raft.ErrConfChangePending) {
+		return ErrConfChangePending
+	}
+	return mapProposeErr(err)
+}
+
+// learnerIDs returns the IDs of the learners, sorted.
+func learnerIDs(ms []memberInfo) []raftpb.NodeID {
+	var out []raftpb.NodeID
+	for _, m := range ms {
+		if m.IsLearner {
+			out = append(out, m.ID)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// publishLoop proposes this member's name and client URLs until the cluster
+// has recorded them, retrying every election timeout.
+func (s *Server) publishLoop() {
+	me := memberInfo{ID: s.id, Name: s.cfg.Name, ClientURLs: s.cfg.AdvertiseClientURLs}
+	for {
+		if m, ok := s.members.get(s.id); ok && m.Name == me.Name && equalStrings(m.ClientURLs, me.ClientURLs) {
+			return
+		}
+		if s.Leader() != raftpb.None {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.ElectionTimeout)
+			_, _ = s.proposeAndWait(ctx, &request{Publish: &me})
+			cancel()
+		}
+		select {
+		case <-s.stopc:
+			return
+		case <-time.After(s.cfg.ElectionTimeout / 2):
+		}
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
