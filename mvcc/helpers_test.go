@@ -3,6 +3,7 @@ package mvcc
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -101,3 +102,6 @@ func recvUntil(t testing.TB, ws *WatchStream, pred func(WatchResponse) bool) []W
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// runtimeYield lets other goroutines run (a slow consumer's "work").
+func runtimeYield() { runtime.Gosched() }
