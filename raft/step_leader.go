@@ -84,10 +84,13 @@ func stepLeader(r *raft, m raftpb.Message) error {
 			return nil
 		}
 		if m.Reject {
+			// Failed: forget it, so the probe starts after Match and
+			// finds (again) that a snapshot is needed.
 			r.logger.Info("raft: snapshot to follower failed", "id", r.id, "to", m.From)
+			pr.PendingSnapshot = 0
 		}
-		// Either way, probe: a delivered snapshot is acknowledged by a
-		// MsgAppResp; a failed one is retried after the next heartbeat.
+		// Either way, probe after the next heartbeat: a delivered snapshot
+		// is acknowledged by a MsgAppResp (or the probe after it matches).
 		pr.BecomeProbe()
 		pr.MsgAppFlowPaused = true
 	case raftpb.MsgUnreachable:
