@@ -180,6 +180,7 @@ func (tw *writeTxn) put(key string, value []byte, lease int64) {
 	r := rec{main: tw.rev, sub: tw.n, create: tw.rev, version: 1, lease: lease, value: value}
 	var oldLease int64
 	if ok {
+		key = it.key // share one copy of the key bytes with the log
 		if cur := it.live(tw.rev); cur != nil {
 			r.create = cur.create
 			r.version = cur.version + 1
