@@ -67,9 +67,12 @@
 //     never changes an answer at or above the compact revision, so there is
 //     nothing to wait for.
 //   - The size limit on writes compares an estimate of etcd's raft entry
-//     (the request's protobuf size plus 14 bytes of InternalRaftRequest
-//     header) with MaxRequestBytes, so requests within ~2 bytes of the limit
-//     may be judged differently. A body longer than the read cap is refused
+//     (the request's protobuf size plus its InternalRaftRequest framing,
+//     reqsize.go) with MaxRequestBytes; etcd's framing varies by one byte
+//     with its request IDs, so a write within one byte of the limit may be
+//     judged differently. Only put and delete are pre-validated before the
+//     size check (empty key, value or lease with ignore_*), as etcd does; a
+//     too large txn is "too large" even when it is also malformed. A body longer than the read cap is refused
 //     without decoding, so its error reports the bytes read instead of the
 //     protobuf size, and a malformed or key-less body that large gets the
 //     size error rather than the decoding error.

@@ -131,9 +131,12 @@ func compactionSize(r *compactionRequest) int {
 
 // raftHeaderBytes estimates what etcd's InternalRaftRequest adds around a
 // request before comparing it with --max-request-bytes: the header message
-// (tag, length, tag and a ten-byte request ID varint) and the tag of the
-// request field. The request's own length varint is added separately.
-const raftHeaderBytes = 14
+// (field 100, so a two-byte tag, then its length, the ID's tag and a
+// ten-byte request ID varint: 14 bytes) and the one-byte tag of the request
+// field. The request's own length varint is added separately. Calibrated
+// against etcd 3.4.23 (TestDifferentialEtcdSizeLimits); a member ID whose
+// low 16 bits are below 0x8000 makes etcd's IDs one byte shorter.
+const raftHeaderBytes = 15
 
 // raftEntrySize is the estimated size of the raft entry carrying a request
 // whose protobuf size is n.
