@@ -25,9 +25,10 @@
 //     directory), after truncations and after Open;
 //   - raft indexes are mapped to library positions by replaying marker
 //     records (Compact, Reset, Truncate), so the log can start anywhere;
-//   - the library runs with NoSync and the WAL fsyncs once per batch; recent
-//     entries live in a bounded tail cache, so readers rarely need the
-//     library and never wait on an fsync for them.
+//   - the library runs with NoSync and the WAL fsyncs once per batch,
+//     through its own descriptor of the last segment, so the library's lock
+//     is not held during the fsync; recent entries live in a bounded tail
+//     cache, so most reads never touch the library at all.
 //
 // # Frame format
 //
@@ -101,9 +102,9 @@
 //     it, cannot be told from a torn write: it is cut (and logged at WARN
 //     with file, offset and reason). A bad record with anything valid after
 //     it, or in any segment but the last, is ErrCorrupt.
-//   - Entries evicted from the tail cache are read through the library and
-//     may wait for an fsync in progress; so may the writer's next state
-//     update while such a read runs.
+//   - Entries evicted from the tail cache are read through the library;
+//     they wait while the writer hands a batch to it (a memory copy and a
+//     write(2)) or while it rolls or cuts a segment, never for our fsync.
 //   - Overwritten and cut entries keep their bytes on disk until a front cut
 //     removes their segment. The index costs 16 bytes per live entry.
 //

@@ -40,7 +40,8 @@ type WAL struct {
 	// library's last segment file (tailName) between writes.
 	rng       *rand.Rand   // DiskProfile jitter source
 	libLast   uint64       // library index of the last record written
-	tailName  string       // current last segment file (for FsyncHook paths)
+	tailName  string       // current last segment file
+	tailFile  *os.File     // our own read-only handle on tailName, for fsync
 	tailBytes int          // size of the last segment file, to predict roll-over
 	encBuf    []byte       // reused frame encoding buffer
 	bounds    []int        // reused frame boundaries in encBuf
@@ -82,6 +83,7 @@ func Open(dir string, opts Options) (*WAL, error) {
 		if w.lib != nil {
 			_ = w.lib.Close()
 		}
+		w.closeTail()
 		w.unlock()
 		return nil, err
 	}
@@ -262,12 +264,28 @@ func (w *WAL) refreshTail() error {
 		return fmt.Errorf("wal: listing segments of %s: %w (%d found)", w.dir, err, len(segs))
 	}
 	last := segs[len(segs)-1]
-	fi, err := os.Stat(last.path)
+	// Reopen even if the name is unchanged: a library truncation may have
+	// replaced the file under the same name (a new inode).
+	f, err := os.Open(last.path)
 	if err != nil {
+		return fmt.Errorf("wal: opening %s: %w", last.path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
 		return fmt.Errorf("wal: stat %s: %w", last.path, err)
 	}
-	w.tailName, w.tailBytes = last.path, int(fi.Size())
+	w.closeTail()
+	w.tailFile, w.tailName, w.tailBytes = f, last.path, int(fi.Size())
 	return nil
+}
+
+// closeTail closes our handle on the last segment, if any.
+func (w *WAL) closeTail() {
+	if w.tailFile != nil {
+		_ = w.tailFile.Close()
+		w.tailFile = nil
+	}
 }
 
 // syncDir fsyncs the WAL directory (unless NoSync), counting it.
@@ -294,6 +312,7 @@ func (w *WAL) Close() error {
 	w.mu.err = ErrClosed
 	w.m.unregister()
 	defer w.unlock()
+	w.closeTail()
 	if err := w.lib.Close(); err != nil {
 		return fmt.Errorf("wal: closing %s: %w", w.dir, err)
 	}

@@ -320,7 +320,7 @@ func (w *WAL) willRoll(bounds []int) bool {
 	return rolled
 }
 
-// syncData fsyncs the last segment through the library, then waits out the
+// syncData fsyncs the last segment, then waits out the
 // disk profile's emulated latency. The whole (real + emulated) time is
 // observed in the fsync histogram.
 func (w *WAL) syncData() error {
@@ -333,7 +333,10 @@ func (w *WAL) syncData() error {
 			return fmt.Errorf("fsync %s: %w", w.tailName, err)
 		}
 	}
-	if err := w.lib.Sync(); err != nil {
+	// fsync through our own handle, not lib.Sync: the library would hold
+	// its exclusive lock for the whole fsync and stall every cold read.
+	// fsync(2) flushes the file (the inode), whichever descriptor wrote.
+	if err := w.tailFile.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", w.tailName, err)
 	}
 	if d := w.opts.DiskProfile.delay(w.rng); d > 0 {
