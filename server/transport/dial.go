@@ -32,6 +32,7 @@ func (t *Transport) dialStream(ctx context.Context, addr string, hs handshake) (
 	return conn, nil
 }
 
+// dialRaw opens the plain connection, through Config.Dial if set.
 func (t *Transport) dialRaw(ctx context.Context, addr string) (net.Conn, error) {
 	if t.cfg.Dial != nil {
 		return t.cfg.Dial(ctx, addr)
@@ -44,6 +45,8 @@ func (t *Transport) dialRaw(ctx context.Context, addr string) (net.Conn, error) 
 // conn. It returns the connection to use from now on (the TLS one, if any).
 func (t *Transport) clientHandshake(ctx context.Context, conn net.Conn, addr string, hs handshake) (net.Conn, error) {
 	if t.cfg.TLS != nil {
+		// Clone: the shared config must not be mutated, and ServerName
+		// must match the peer's certificate (an IP SAN for 127.0.0.1).
 		cfg := t.cfg.TLS.Clone()
 		if cfg.ServerName == "" {
 			if host, _, err := net.SplitHostPort(addr); err == nil {
@@ -59,6 +62,8 @@ func (t *Transport) clientHandshake(ctx context.Context, conn net.Conn, addr str
 	if err := conn.SetDeadline(t.cfg.Now().Add(t.cfg.DialTimeout)); err != nil {
 		return conn, fmt.Errorf("transport: handshake with %s: %w", addr, err)
 	}
+	// The reply is read before any frame is sent: a refused stream sends
+	// nothing, and the refusal's reason ends up in our log via run.
 	if _, err := conn.Write(hs.marshal()); err != nil {
 		return conn, fmt.Errorf("transport: sending handshake to %s: %w", addr, err)
 	}

@@ -45,7 +45,10 @@ func (k streamKind) String() string {
 	return fmt.Sprintf("streamKind(%d)", uint8(k))
 }
 
-// handshake is what the dialing member sends before any frame.
+// handshake is what the dialing member sends before any frame. From is
+// only as trustworthy as the connection: with mutual TLS the peer proved it
+// holds a cluster certificate; without TLS any host that can reach the
+// peer port can claim any id of the cluster.
 type handshake struct {
 	Kind      streamKind
 	ClusterID uint64
@@ -95,7 +98,8 @@ func readHandshake(r io.Reader) (handshake, error) {
 	return parseHandshake(b[:])
 }
 
-// Handshake reply status codes. Never renumber.
+// Handshake reply status codes, sent as the first reply byte. Never
+// renumber; readReply maps them back to the sentinel errors.
 const (
 	statusOK            = 0
 	statusBadHandshake  = 1

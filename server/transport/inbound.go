@@ -21,11 +21,17 @@ func (t *Transport) handleInbound(raw net.Conn) {
 		raw.Close()
 	}()
 	remote := raw.RemoteAddr().String()
+	// conn is what we read and write (the TLS layer, if any); raw is what
+	// Stop and RemovePeer close, which also ends the TLS layer's I/O.
 	conn := raw
+	// Until the handshake is accepted, the peer is a stranger: it gets
+	// DialTimeout for TLS plus handshake, then the connection is dropped.
 	if err := conn.SetDeadline(t.cfg.Now().Add(t.cfg.DialTimeout)); err != nil {
 		return
 	}
 	if t.cfg.TLS != nil {
+		// With ClientAuth = RequireAndVerifyClientCert this is where a
+		// certificate from another CA is refused.
 		tc := tls.Server(raw, t.cfg.TLS)
 		if err := tc.HandshakeContext(t.ctx); err != nil {
 			t.log.Warn("refused peer connection: TLS handshake failed", "remote", remote, "err", err)
@@ -35,11 +41,14 @@ func (t *Transport) handleInbound(raw net.Conn) {
 	}
 	hs, err := readHandshake(conn)
 	if err != nil {
+		// Best effort: tell a misconfigured shelf peer why, then hang up.
 		t.log.Warn("refused peer connection: bad handshake", "remote", remote, "err", err)
 		conn.Write(marshalReply(statusBadHandshake, err.Error()))
 		return
 	}
 	status, reason := t.admit(raw, hs)
+	// The dialler reads the reply before sending frames, so a refused peer
+	// learns the reason and nothing it sends is ever processed.
 	if _, err := conn.Write(marshalReply(status, reason)); err != nil || status != statusOK {
 		if status != statusOK {
 			t.log.Warn("refused peer connection", "remote", remote, "from", hs.From.String(),
@@ -47,6 +56,8 @@ func (t *Transport) handleInbound(raw net.Conn) {
 		}
 		return
 	}
+	// Accepted streams are long-lived and may be idle: no read deadline. A
+	// dead peer is noticed by TCP (RST/FIN) or by Stop/RemovePeer closing raw.
 	if err := conn.SetDeadline(time.Time{}); err != nil {
 		return
 	}
@@ -60,7 +71,10 @@ func (t *Transport) handleInbound(raw net.Conn) {
 }
 
 // admit decides whether a handshake is acceptable and, if so, records the
-// connection as coming from hs.From (so RemovePeer can close it).
+// connection as coming from hs.From (so RemovePeer can close it). The
+// reasons are checked in a fixed order (shutting down, cluster, recipient,
+// membership) so the reply names the most fundamental mismatch. The
+// returned reason is logged here and sent to the dialler.
 func (t *Transport) admit(raw net.Conn, hs handshake) (status byte, reason string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -84,12 +98,16 @@ func (t *Transport) admit(raw net.Conn, hs handshake) (status byte, reason strin
 // or breaks the protocol; the caller closes it.
 func (t *Transport) readStream(conn net.Conn, hs handshake) {
 	from := peerLabel(hs.From)
+	// One frameReader per connection: its buffer is reused frame to frame.
 	fr := newFrameReader(conn, t.cfg.MaxFrameSize)
 	for {
 		err := t.readOne(conn, fr, hs)
 		if err == nil {
 			continue
 		}
+		// Closing is normal (Stop, RemovePeer, the peer restarting); any
+		// other error is the peer's or the network's fault: count it. The
+		// dialler notices the closed connection and redials.
 		if t.ctx.Err() != nil || isClosedErr(err) {
 			t.log.Debug("peer stream closed", "from", from, "stream", hs.Kind.String(), "err", err)
 			return
@@ -100,7 +118,13 @@ func (t *Transport) readStream(conn net.Conn, hs handshake) {
 	}
 }
 
-// readOne reads and handles one frame of an accepted stream.
+// readOne reads and handles one frame of an accepted stream: it answers a
+// ping in place (so the RTT includes this member's read loop, like etcd's
+// probe) or validates a message and hands it to Handler.Process. Process
+// runs on this goroutine: while it blocks, this stream is not read and TCP
+// flow control slows the sender of this stream only. A message whose
+// addressing or type does not match the handshake is a protocol error that
+// closes the stream rather than being silently dropped.
 func (t *Transport) readOne(conn net.Conn, fr *frameReader, hs handshake) error {
 	typ, p, n, err := fr.next()
 	if err != nil {
@@ -117,6 +141,7 @@ func (t *Transport) readOne(conn net.Conn, fr *frameReader, hs handshake) error 
 	default:
 		return fmt.Errorf("%w: unexpected %s frame on a %s stream", ErrCorruptFrame, typ, hs.Kind)
 	}
+	// Unmarshal copies out of p, so fr may reuse its buffer for the next frame.
 	var m raftpb.Message
 	if err := m.Unmarshal(p); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorruptFrame, err)

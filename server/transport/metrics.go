@@ -27,6 +27,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Round-trip time of ping/pong frames on the peer control stream.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"To"}),
+		// Bytes count whole frames including the 9-byte header, so they
+		// match what crossed the socket (minus TLS overhead).
 		sentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "etcd", Subsystem: "network", Name: "peer_sent_bytes_total",
 			Help: "Total bytes (frames, including headers) written to peers.",
@@ -44,9 +46,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Inbound peer connections that ended with a protocol or I/O error.",
 		}, []string{"From"}),
 	}
+	// Without a Registerer the collectors still count (tests read them
+	// through a registry of their own); nothing is exported.
 	if reg == nil {
 		return m, nil
 	}
+	// Register all or nothing, so a failed New leaves reg as it was.
 	var done []prometheus.Collector
 	for _, c := range m.collectors() {
 		if err := reg.Register(c); err != nil {

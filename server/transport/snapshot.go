@@ -21,6 +21,8 @@ import (
 // in flight: a second one fails at once. Stop interrupts a transfer at its
 // next socket operation (a body Read in progress finishes first).
 func (t *Transport) SendSnapshot(m raftpb.Message, body io.ReadCloser, size int64) {
+	// fail reports a transfer that never started. It runs on the caller's
+	// goroutine, like Send's ReportUnreachable (see Handler).
 	fail := func(err error) {
 		body.Close()
 		t.met.sentFailures.WithLabelValues(peerLabel(m.To)).Inc()
@@ -47,12 +49,15 @@ func (t *Transport) SendSnapshot(m raftpb.Message, body io.ReadCloser, size int6
 		fail(fmt.Errorf("%w: a snapshot to %s is already in flight", ErrSnapshot, m.To))
 		return
 	}
+	// wg.Add under mu, before Stop can begin its Wait.
 	t.wg.Add(1)
 	t.mu.Unlock()
 	go func() {
 		defer t.wg.Done()
 		err := t.sendSnapshot(p, m, body, size)
 		body.Close()
+		// Free the slot before reporting, so a raft loop that retries at
+		// once from ReportSnapshot is not refused as "already in flight".
 		p.snapBusy.Store(false)
 		if err != nil {
 			t.met.sentFailures.WithLabelValues(peerLabel(m.To)).Inc()
@@ -85,6 +90,8 @@ func (t *Transport) sendSnapshot(p *peer, m raftpb.Message, body io.Reader, size
 	label := peerLabel(p.id)
 	w := &deadlineWriter{conn: conn, timeout: t.cfg.WriteTimeout, now: t.cfg.Now}
 
+	// The header announces the size, so the receiver can tell a cut stream
+	// from a complete one without trusting the connection's end.
 	hdr := binary.AppendUvarint(nil, uint64(size))
 	hdr = append(hdr, m.Marshal()...)
 	if len(hdr) > t.cfg.MaxFrameSize {
@@ -95,6 +102,8 @@ func (t *Transport) sendSnapshot(p *peer, m raftpb.Message, body io.Reader, size
 	}
 	t.met.sentBytes.WithLabelValues(label).Add(float64(frameHeaderSize + len(hdr)))
 
+	// One chunk buffer for the whole transfer: memory is O(chunk), and each
+	// writeFrame blocks until the socket takes the bytes (back-pressure).
 	buf := make([]byte, t.cfg.SnapshotChunkSize)
 	var sent int64
 	for {
@@ -145,6 +154,8 @@ func (t *Transport) receiveSnapshot(conn net.Conn, hs handshake) {
 	from := peerLabel(hs.From)
 	fr := newFrameReader(conn, t.cfg.MaxFrameSize)
 	m, size, err := t.readSnapHeader(fr, hs)
+	// Process is called only after the whole body was consumed and checked:
+	// raft must never see a MsgSnap whose data did not arrive.
 	if err == nil {
 		body := &snapshotBody{fr: fr, remaining: size, count: t.met.recvBytes.WithLabelValues(from).Add}
 		if h := t.cfg.SnapshotHandler; h != nil {
@@ -176,6 +187,9 @@ func (t *Transport) receiveSnapshot(conn net.Conn, hs handshake) {
 	}
 }
 
+// readSnapHeader reads and checks the first frame of a snapshot stream:
+// the announced body size and a MsgSnap addressed from the handshake's
+// member to this one.
 func (t *Transport) readSnapHeader(fr *frameReader, hs handshake) (raftpb.Message, int64, error) {
 	var m raftpb.Message
 	typ, p, n, err := fr.next()
@@ -212,6 +226,9 @@ type snapshotBody struct {
 	count func(float64)
 }
 
+// Read returns bytes of the current chunk, pulling the next frame only when
+// it is used up. Invariant: b.err, once set, is returned by every later
+// Read (io.EOF after a complete body).
 func (b *snapshotBody) Read(p []byte) (int, error) {
 	for len(b.cur) == 0 {
 		if b.err != nil {

@@ -39,6 +39,9 @@ const maxBatch = 256
 func (w *streamWriter) run() {
 	defer w.t.wg.Done()
 	id := w.p.id
+	// Each stream of each peer gets its own jitter sequence, derived from
+	// the configured seed, so a run is reproducible but the two streams
+	// (and the streams to different peers) do not redial in lockstep.
 	bo := newBackoff(w.t.cfg.BackoffMin, w.t.cfg.BackoffMax,
 		w.t.cfg.Seed^(uint64(id)*0x9e3779b97f4a7c15)^uint64(w.kind))
 	failures := 0
@@ -46,6 +49,8 @@ func (w *streamWriter) run() {
 		hs := handshake{Kind: w.kind, ClusterID: w.t.cfg.ClusterID, From: w.t.cfg.ID, To: id}
 		conn, err := w.t.dialStream(w.p.ctx, w.p.addr, hs)
 		if err == nil {
+			// A successful handshake ends the outage: the next failure
+			// starts again from BackoffMin.
 			bo.reset()
 			failures = 0
 			w.connected.Store(true)
@@ -63,6 +68,9 @@ func (w *streamWriter) run() {
 			w.t.log.Debug("peer stream still down", "peer", id.String(), "stream", w.kind.String(), "attempt", failures, "err", err)
 		}
 		failures++
+		// Whatever was queued for the broken or unreachable connection is
+		// dropped rather than kept for later: stale appends and heartbeats
+		// are useless to raft, which resends after ReportUnreachable.
 		w.dropQueued()
 		w.t.cfg.Handler.ReportUnreachable(id)
 		timer := time.NewTimer(bo.next())
@@ -97,7 +105,11 @@ func (w *streamWriter) dropQueued() {
 // stopped. It always returns a non-nil error and leaves conn closed and its
 // reader goroutine ended.
 func (w *streamWriter) serve(conn net.Conn) (err error) {
+	// Closing conn is the only way to interrupt a blocked Write; the peer's
+	// ctx does it on RemovePeer, UpdatePeer and Stop.
 	stopWatch := context.AfterFunc(w.p.ctx, func() { conn.Close() })
+	// The reader goroutine is the one that notices a peer that went away
+	// while this stream is idle. Invariant: it has ended when serve returns.
 	readDone := make(chan error, 1)
 	go func() { readDone <- w.readReplies(conn) }()
 	readEnded := false
@@ -110,6 +122,10 @@ func (w *streamWriter) serve(conn net.Conn) (err error) {
 	}()
 
 	label := peerLabel(w.p.id)
+	// Frames are buffered and flushed once the queue is empty (or every
+	// maxBatch messages): appends are pipelined, never waiting for a reply,
+	// and a burst costs few syscalls. Frames larger than the buffer go
+	// straight to the deadlineWriter.
 	dw := &deadlineWriter{conn: conn, timeout: w.t.cfg.WriteTimeout, now: w.t.cfg.Now}
 	bw := bufio.NewWriterSize(dw, 64<<10)
 	var tick <-chan time.Time
@@ -124,21 +140,26 @@ func (w *streamWriter) serve(conn net.Conn) (err error) {
 	for {
 		select {
 		case m := <-w.queue:
-			pending := 0
-			for i := 0; ; i++ {
+			// pending is the frame bytes written since the last flush; they
+			// count as sent only once the flush succeeds.
+			// batch counts the messages since the last flush: on an error
+			// they are all presumed lost.
+			pending, batch := 0, 0
+			for {
 				n, err := w.writeMessage(bw, m)
+				batch++
 				if err != nil {
-					w.t.met.sentFailures.WithLabelValues(label).Inc()
+					w.t.met.sentFailures.WithLabelValues(label).Add(float64(batch))
 					return err
 				}
 				pending += n
-				if i+1 >= maxBatch || len(w.queue) == 0 {
+				if batch >= maxBatch || len(w.queue) == 0 {
 					break
 				}
 				m = <-w.queue
 			}
 			if err := bw.Flush(); err != nil {
-				w.t.met.sentFailures.WithLabelValues(label).Inc()
+				w.t.met.sentFailures.WithLabelValues(label).Add(float64(batch))
 				return fmt.Errorf("transport: writing to %s: %w", w.p.id, err)
 			}
 			w.t.met.sentBytes.WithLabelValues(label).Add(float64(pending))
