@@ -71,7 +71,8 @@
 // The apply loop: Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke
 // and Noop (for entries without an mvcc request), each with the entry's raft
 // index. HTTP readers: Range, ReadTxn (read-only txns served after
-// ReadIndex), LeaseTimeToLive, Leases, Status, HashKV, NewWatchStream. The
+// ReadIndex), LeaseTimeToLive, Leases, Status, HashKV, NewWatchStream,
+// WaitCompaction (for etcd's "physical" compaction flag). The
 // leader's lease loop: LeaseRenew, Expired, Promote, Demote. The snapshot
 // writer: View; the snapshot reader: NewRestorer.
 package mvcc
