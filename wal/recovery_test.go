@@ -258,3 +258,19 @@ func TestInterruptedLibraryTruncationIsFinished(t *testing.T) {
 		t.Fatalf("library did not finish the truncation: %v", err)
 	}
 }
+
+func TestMispredictedRollIsCaught(t *testing.T) {
+	log, buf := testLogger()
+	w := mustOpen(t, t.TempDir(), Options{Logger: log})
+	defer w.Close()
+	mustSave(t, w, raftpb.HardState{Term: 1}, ents(1, 3, 1, "a"))
+	w.tailBytes += 7 // as if our model of the library's rule were wrong
+	d0 := w.Stats().DirFsyncs
+	mustSave(t, w, raftpb.HardState{}, ents(4, 4, 1, "a"))
+	if !strings.Contains(buf.String(), "roll-over not predicted") || w.Stats().DirFsyncs != d0+1 {
+		t.Fatalf("misprediction not handled: dir fsyncs %d -> %d, log:\n%s", d0, w.Stats().DirFsyncs, buf.String())
+	}
+	if fi, err := w.tailFile.Stat(); err != nil || fi.Size() != int64(w.tailBytes) {
+		t.Fatalf("tail not re-read: %v, %d", err, w.tailBytes)
+	}
+}

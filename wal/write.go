@@ -259,6 +259,20 @@ func (w *WAL) write(frames []Frame, sync bool, keep int) error {
 	}
 	w.m.stBytes.Add(uint64(len(buf)))
 	w.m.bytes.Add(float64(len(buf)))
+	if !rolled {
+		// Check the prediction: we fsync our handle on the file we think
+		// is last, so a missed roll-over would leave acknowledged records
+		// unsynced. One fstat per batch buys certainty.
+		fi, err := w.tailFile.Stat()
+		if err != nil {
+			return w.fail(fmt.Errorf("stat %s: %w", w.tailName, err))
+		}
+		if fi.Size() != int64(w.tailBytes) {
+			w.log.Warn("wal: segment roll-over not predicted; re-reading the directory",
+				"file", w.tailName, "size", fi.Size(), "predicted", w.tailBytes)
+			rolled = true
+		}
+	}
 	if rolled {
 		// The library created a segment file: find it, and make its
 		// directory entry durable before acknowledging anything in it.
@@ -302,9 +316,10 @@ func (w *WAL) write(frames []Frame, sync bool, keep int) error {
 // writing records of the given frame bounds, mirroring its rule (roll
 // before a batch if the tail is over SegmentSize, and after any record
 // that brings it to SegmentSize or more), and advances tailBytes. On a
-// predicted roll the caller re-reads the directory, so a wrong prediction
-// can cost a directory fsync but never skip one... provided the rule holds;
-// TestSegmentRollSyncsDir checks it against the real library.
+// predicted roll the caller re-reads the directory; otherwise it checks the
+// last file's size against the prediction, so a wrong prediction costs a
+// directory listing, never a skipped fsync. TestSegmentRollSyncsDir checks
+// the rule against the real library.
 func (w *WAL) willRoll(bounds []int) bool {
 	size, rolled := w.tailBytes, false
 	if size > w.opts.SegmentSize {
