@@ -66,6 +66,7 @@ func (s *Server) Start() error {
 	go s.run()
 	go s.reads.loop()
 	go s.publishLoop()
+	go s.removalWatch()
 	s.log.Info("member started", "peer_urls", s.cfg.ListenPeerURLs, "client_urls", s.cfg.ListenClientURLs)
 	return nil
 }

@@ -4,24 +4,28 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
 	"time"
 
 	"github.com/shelf-kv/shelf/raft"
 	"github.com/shelf-kv/shelf/raft/raftpb"
+	"github.com/shelf-kv/shelf/server/v3http"
 )
 
-// Membership errors, with etcd's texts.
+// Membership errors, with etcd's codes and texts.
 var (
-	ErrMemberNotFound    = errors.New("etcdserver: member not found")
-	ErrPeerURLExists     = errors.New("etcdserver: Peer URLs already exists")
-	ErrMemberNotLearner  = errors.New("etcdserver: can only promote a learner member")
-	ErrLearnerNotReady   = errors.New("etcdserver: can only promote a learner member which is in sync with leader")
-	ErrConfChangePending = errors.New("etcdserver: a membership change is already in progress; retry")
-	ErrBadPeerURL        = errors.New("etcdserver: bad peer URL")
-	ErrRemoveLastMember  = errors.New("etcdserver: cannot remove the last voting member")
+	ErrMemberNotFound    = statusErr(v3http.CodeNotFound, "etcdserver: member not found")
+	ErrPeerURLExists     = statusErr(v3http.CodeFailedPrecondition, "etcdserver: Peer URLs already exists")
+	ErrMemberNotLearner  = statusErr(v3http.CodeFailedPrecondition, "etcdserver: can only promote a learner member")
+	ErrLearnerNotReady   = statusErr(v3http.CodeFailedPrecondition, "etcdserver: can only promote a learner member which is in sync with leader")
+	ErrConfChangePending = statusErr(v3http.CodeFailedPrecondition, "etcdserver: a membership change is already in progress")
+	ErrBadPeerURL        = statusErr(v3http.CodeInvalidArgument, "etcdserver: given member URLs are invalid")
+	ErrRemoveLastMember  = statusErr(v3http.CodeFailedPrecondition, "etcdserver: re-configuration failed due to not enough started members")
 )
+
+func statusErr(code v3http.Code, msg string) error {
+	return &v3http.StatusError{Status: v3http.Status{Code: code, Message: msg}}
+}
 
 // confContext is the Context of every membership entry this code writes:
 // who the member is, and which request (on the proposing member) waits
@@ -40,11 +44,11 @@ func (s *Server) MemberList() []memberInfo { return s.members.list() }
 // member started with --initial-cluster-state existing derives its own.
 func (s *Server) AddMember(ctx context.Context, peerURLs []string, learner bool) (memberInfo, error) {
 	if len(peerURLs) == 0 {
-		return memberInfo{}, fmt.Errorf("%w: no peer URL given", ErrBadPeerURL)
+		return memberInfo{}, ErrBadPeerURL
 	}
 	for _, u := range peerURLs {
 		if err := checkURL(u); err != nil {
-			return memberInfo{}, fmt.Errorf("%w: %v", ErrBadPeerURL, err)
+			return memberInfo{}, ErrBadPeerURL
 		}
 	}
 	urls := sortedCopy(peerURLs)

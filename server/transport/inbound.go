@@ -17,6 +17,11 @@ func (t *Transport) handleInbound(raw net.Conn) {
 	defer func() {
 		t.mu.Lock()
 		delete(t.mu.inbound, raw)
+		for k, c := range t.mu.current {
+			if c == raw {
+				delete(t.mu.current, k)
+			}
+		}
 		t.mu.Unlock()
 		raw.Close()
 	}()
@@ -90,6 +95,15 @@ func (t *Transport) admit(raw net.Conn, hs handshake) (status byte, reason strin
 		return statusUnknownPeer, fmt.Sprintf("%v: member %s is not a peer of member %s", ErrUnknownPeer, hs.From, t.cfg.ID)
 	}
 	t.mu.inbound[raw] = hs.From
+	if hs.Kind != streamSnap {
+		k := streamKey{from: hs.From, kind: hs.Kind}
+		if old, ok := t.mu.current[k]; ok {
+			// Closing a raw TCP conn does not block; its goroutine ends
+			// on its own and removes its map entries.
+			old.Close()
+		}
+		t.mu.current[k] = raw
+	}
 	return statusOK, ""
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
 	"math/big"
 	"net"
 	"testing"
@@ -189,5 +190,39 @@ func TestMutualTLS(t *testing.T) {
 	// Plain TCP to a TLS member gets nowhere either.
 	if err := rawHandshake(t, a.addr, handshake{Kind: streamMsg, ClusterID: testCluster, From: 2, To: 1}); err == nil {
 		t.Fatal("a plain-TCP handshake was accepted by a TLS member")
+	}
+}
+
+// TestNewStreamSupersedesOld: when a peer opens a second stream of the
+// same kind (it redialled after a failure it saw but we did not), the
+// old connection is closed instead of lingering half-open forever.
+func TestNewStreamSupersedesOld(t *testing.T) {
+	checkNoLeaks(t)
+	a := startNode(t, 1, "127.0.0.1:0", nil)
+	if err := a.tr.AddPeer(2, "127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	h := handshake{Kind: streamMsg, ClusterID: testCluster, From: 2, To: 1}
+	dialAccepted := func() net.Conn {
+		c, err := net.Dial("tcp", a.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write(h.marshal()); err != nil {
+			t.Fatal(err)
+		}
+		if err := readReply(c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	old := dialAccepted()
+	dialAccepted()
+	if err := old.SetReadDeadline(time.Now().Add(waitTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := old.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("old stream: read %d bytes, err %v; want io.EOF (closed by the member)", n, err)
 	}
 }

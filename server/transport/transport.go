@@ -40,7 +40,12 @@ type Transport struct {
 		peers   map[raftpb.NodeID]*peer
 		// inbound maps accepted connections to the member that dialled
 		// them (None until its handshake is accepted).
-		inbound   map[net.Conn]raftpb.NodeID
+		inbound map[net.Conn]raftpb.NodeID
+		// current is the newest accepted app/msg connection per peer and
+		// stream. A newer one from the same peer closes the older (the peer
+		// redialled, so the old one is dead or half-open).
+		// Invariant: every value is also a key of inbound.
+		current   map[streamKey]net.Conn
 		listeners map[net.Listener]struct{}
 	}
 }
@@ -61,6 +66,7 @@ func New(cfg Config) (*Transport, error) {
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.mu.peers = make(map[raftpb.NodeID]*peer)
 	t.mu.inbound = make(map[net.Conn]raftpb.NodeID)
+	t.mu.current = make(map[streamKey]net.Conn)
 	t.mu.listeners = make(map[net.Listener]struct{})
 	return t, nil
 }
@@ -268,6 +274,12 @@ func (t *Transport) stoppedErr() error {
 // connection (by us, by Stop or by the peer), as opposed to a fault.
 func isClosedErr(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled)
+}
+
+// streamKey names one inbound stream: the peer that dialled it and its kind.
+type streamKey struct {
+	from raftpb.NodeID
+	kind streamKind
 }
 
 // eofReader is an empty snapshot body.
