@@ -2,12 +2,12 @@ package v3http
 
 import (
 	"fmt"
-
-	"github.com/shelf-kv/shelf/mvcc"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/shelf-kv/shelf/mvcc"
 )
 
 // hdr is the top-level header the test server sends at revision rev.
