@@ -225,6 +225,11 @@ func (d *differ) step(i int) {
 		}
 	}
 	d.pumpFast()
+	if i%500 == 0 {
+		if err := d.s.checkInvariants(); err != nil {
+			d.t.Fatalf("op %d: %v", i, err)
+		}
+	}
 	if st := d.s.Status(); int64(st.Revision) != d.m.rev || int64(st.CompactRevision) != d.m.compact {
 		d.t.Fatalf("op %d: status %+v, model rev %d compact %d", i, st, d.m.rev, d.m.compact)
 	}

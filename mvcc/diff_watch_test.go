@@ -272,6 +272,9 @@ func (d *differ) roundTrip() {
 		d.t.Fatal(err)
 	}
 	defer s2.Close()
+	if err := s2.checkInvariants(); err != nil {
+		d.t.Fatalf("restored store: %v", err)
+	}
 	for _, rev := range []int64{0, d.m.compact + d.rng.Int63n(d.m.rev-d.m.compact+1)} {
 		h1, err1 := d.s.HashKV(rev)
 		h2, err2 := s2.HashKV(rev)
