@@ -164,6 +164,7 @@ func (c *checker) leaderElected(n *node, term raftpb.Term) {
 		return
 	}
 	c.leaders[term] = n.id
+	c.s.newLeader(n, term)
 	// Every entry committed in an earlier term must be in the new leader's
 	// log; the chain hash at the highest such index covers all of them.
 	for i := c.canonMax; i >= bootstrapIndex; i-- {

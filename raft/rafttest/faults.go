@@ -21,6 +21,12 @@ func (s *sim) faults() {
 	if p.partitionP > 0 && r.Float64() < p.partitionP {
 		s.partition()
 	}
+	if p.isolateP > 0 && r.Float64() < p.isolateP {
+		if l := s.leader(); l != nil {
+			s.isolate(l)
+		}
+	}
+	s.isolateDue()
 	if p.healP > 0 && r.Float64() < p.healP && len(s.net.cut) > 0 {
 		s.net.heal()
 		s.note(0, "network healed")
@@ -52,6 +58,50 @@ func (s *sim) faults() {
 		}
 	}
 	s.snapshots()
+}
+
+// isolation is a pending cut of a new leader.
+type isolation struct {
+	at   int
+	id   raftpb.NodeID
+	term raftpb.Term
+}
+
+// newLeader is called the first time a member is seen leading a term; it
+// may schedule the member's isolation (isolateNewP).
+func (s *sim) newLeader(n *node, term raftpb.Term) {
+	if s.settling || s.prof.isolateNewP == 0 || s.rng.Float64() >= s.prof.isolateNewP {
+		return
+	}
+	s.isolations = append(s.isolations, isolation{at: s.step + s.rng.IntN(2*s.prof.maxDelay+1), id: n.id, term: term})
+}
+
+// isolateDue cuts off the scheduled leaders that still lead their term.
+func (s *sim) isolateDue() {
+	kept := s.isolations[:0]
+	for _, iso := range s.isolations {
+		if iso.at > s.step {
+			kept = append(kept, iso)
+			continue
+		}
+		if n := s.nodes[iso.id]; n.up && n.state == raft.StateLeader && n.hs.Term == iso.term {
+			s.isolate(n)
+		}
+	}
+	s.isolations = kept
+}
+
+// isolate cuts n off from every other member, both ways.
+func (s *sim) isolate(n *node) {
+	var rest []raftpb.NodeID
+	for _, id := range s.ids {
+		if id != n.id {
+			rest = append(rest, id)
+		}
+	}
+	s.net.partition([]raftpb.NodeID{n.id}, rest)
+	s.res.Partitions++
+	s.note(n.id, "leader isolated; network cuts now %v", s.net.cuts())
 }
 
 // snapshots lets idle members that applied enough since their last snapshot
@@ -112,6 +162,9 @@ func (s *sim) crashOne() {
 		return
 	}
 	n := s.randomUp()
+	if l := s.leader(); l != nil && s.rng.Float64() < s.prof.leaderP {
+		n = l
+	}
 	if n == nil {
 		return
 	}
@@ -121,6 +174,9 @@ func (s *sim) crashOne() {
 		return
 	}
 	n.restartAt = s.step + 1 + s.rng.IntN(20*s.prof.electionTick)
+	if s.rng.Float64() < s.prof.quickP {
+		n.restartAt = s.step + 1 + s.rng.IntN(s.prof.electionTick)
+	}
 	s.res.Crashes++
 	s.note(n.id, "CRASH (unsynced writes lost: %v), restart at step %d", lost, n.restartAt)
 }
@@ -193,7 +249,7 @@ func (s *sim) leader() *node {
 func (s *sim) settle() {
 	s.settling = true
 	s.net.heal()
-	s.net.dropP, s.net.dupP, s.net.maxDelay = 0, 0, 1
+	s.net.dropP, s.net.dupP, s.net.maxDelay, s.net.longP = 0, 0, 1, 0
 	s.prof.tickP, s.prof.readyP = 1, 1
 	for _, id := range s.ids {
 		if n := s.nodes[id]; !n.up && !n.removed {

@@ -39,12 +39,16 @@ type network struct {
 	dropP    float64
 	dupP     float64
 	maxDelay int
+	// longP is the chance a message is delayed 1..long steps instead.
+	longP float64
+	long  int
 	cut      map[link]bool
 	inflight []envelope
 }
 
 func newNetwork(rng *rand.Rand, p *profile) *network {
-	return &network{rng: rng, dropP: p.dropP, dupP: p.dupP, maxDelay: p.maxDelay, cut: map[link]bool{}}
+	return &network{rng: rng, dropP: p.dropP, dupP: p.dupP, maxDelay: p.maxDelay,
+		longP: p.longDelayP, long: p.longDelay, cut: map[link]bool{}}
 }
 
 // sendResult says what the network did with a message at send time.
@@ -67,12 +71,20 @@ func (n *network) send(now int, sender raftpb.NodeID, m *raftpb.Message) sendRes
 	}
 	wire := m.Marshal()
 	sum := summarize(m)
-	n.inflight = append(n.inflight, envelope{at: now + 1 + n.rng.IntN(n.maxDelay), sender: sender, wire: wire, msg: sum})
+	n.inflight = append(n.inflight, envelope{at: now + n.delay(), sender: sender, wire: wire, msg: sum})
 	if n.dupP > 0 && n.rng.Float64() < n.dupP {
-		n.inflight = append(n.inflight, envelope{at: now + 1 + n.rng.IntN(n.maxDelay), sender: sender, wire: wire, msg: sum})
+		n.inflight = append(n.inflight, envelope{at: now + n.delay(), sender: sender, wire: wire, msg: sum})
 		return sentDup
 	}
 	return sentOK
+}
+
+// delay draws one message's delay in steps (>= 1).
+func (n *network) delay() int {
+	if n.longP > 0 && n.rng.Float64() < n.longP {
+		return 1 + n.rng.IntN(n.long)
+	}
+	return 1 + n.rng.IntN(n.maxDelay)
 }
 
 // due removes and returns, in random order, the envelopes deliverable at

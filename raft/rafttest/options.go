@@ -61,6 +61,11 @@ type profile struct {
 	dropP    float64 // per-message loss
 	dupP     float64 // per-message duplication
 	maxDelay int     // message delay is 1..maxDelay steps
+	// longDelayP is the chance a message is instead held up for
+	// 1..longDelay steps (a stalled connection, a paused process): stale
+	// votes and appends then arrive terms later.
+	longDelayP float64
+	longDelay  int
 	maxFsync int     // fsync completes 0..maxFsync steps after the write
 	earlyP   float64 // chance a leader sends MsgApp/MsgHeartbeat/MsgSnap before its fsync
 	// stepInReady lets messages be stepped into a member between Ready() and
@@ -71,8 +76,16 @@ type profile struct {
 	applyEarlyP float64
 
 	crashP     float64 // per step: crash a live member
+	leaderP    float64 // chance a crash targets the leader
+	quickP     float64 // chance a crashed member restarts within an election timeout
 	maxDown    int     // members down at once
 	partitionP float64 // per step: cut the network
+	isolateP   float64 // per step: cut the current leader off from everyone (the classic raft nemesis)
+	// isolateNewP is the chance a newly elected leader is cut off a few
+	// steps after its election, before its first entries replicate: the
+	// history of Figure 8 of the Raft paper (leaders of several terms with
+	// unreplicated tails).
+	isolateNewP float64
 	healP      float64 // per step: heal every cut
 	proposeP   float64 // per step: a client proposal
 	readP      float64 // per step: a ReadIndex request
@@ -94,7 +107,9 @@ func drawProfile(r *rand.Rand, nodes int) profile {
 		tickP:         0.85 + 0.15*r.Float64(),
 		readyP:        0.5 + 0.5*r.Float64(),
 		maxDelay:      1 + r.IntN(4),
-		maxFsync:      r.IntN(4),
+		maxFsync:      r.IntN(6),
+		leaderP:       r.Float64(),
+		quickP:        r.Float64(),
 		earlyP:        r.Float64(),
 		stepInReady:   r.IntN(4) != 0,
 		applyEarlyP:   r.Float64(),
@@ -123,7 +138,24 @@ func drawProfile(r *rand.Rand, nodes int) profile {
 		p.dupP = 0.05 * r.Float64()
 	}
 	if r.IntN(4) != 0 {
-		p.crashP = 0.001 + 0.01*r.Float64()
+		p.crashP = 0.001 + 0.02*r.Float64()
+	}
+	if r.IntN(3) == 0 {
+		p.isolateNewP = 0.2 + 0.5*r.Float64()
+		p.healP = max(p.healP, 0.02+0.05*r.Float64())
+	}
+	if r.IntN(3) == 0 {
+		p.isolateP = 0.005 + 0.03*r.Float64()
+		p.healP = max(p.healP, 0.02+0.05*r.Float64())
+	}
+	if r.IntN(6) == 0 {
+		// A slow network: votes and appends routinely outlive an election
+		// timeout, so elections split and stale responses abound.
+		p.maxDelay = p.electionTick/2 + r.IntN(p.electionTick)
+	}
+	if r.IntN(2) == 0 {
+		p.longDelayP = 0.02 * r.Float64()
+		p.longDelay = p.electionTick * (1 + r.IntN(4))
 	}
 	if r.IntN(4) != 0 {
 		p.partitionP = 0.002 + 0.01*r.Float64()

@@ -74,6 +74,8 @@ type sim struct {
 	res   Result
 	// settling is set once the faults stop (the settle phase).
 	settling bool
+	// isolations are leaders to cut off at a later step (isolateNewP).
+	isolations []isolation
 	clients
 }
 

@@ -58,9 +58,14 @@ func replayCmd(test string, f *Failure) string {
 }
 
 // runSeeds runs mk(seed) for seeds first..last on GOMAXPROCS workers (each
-// run is single-threaded and deterministic). If stopAtFirst, seeds above the
-// smallest failing one are skipped. Failures come back sorted by seed.
+// run is single-threaded and deterministic). Failures come back sorted by seed.
 func runSeeds(first, last uint64, stopAtFirst bool, mk func(seed uint64) Options) (failures []*Failure, runs int64, stats Result) {
+	return runSeedsUntil(first, last, stopAtFirst, nil, mk)
+}
+
+// runSeedsUntil is runSeeds where, if stopAtFirst, seeds above the smallest
+// seed whose failure satisfies stop (any failure if stop is nil) are skipped.
+func runSeedsUntil(first, last uint64, stopAtFirst bool, stop func(*Failure) bool, mk func(seed uint64) Options) (failures []*Failure, runs int64, stats Result) {
 	var (
 		next     atomic.Uint64
 		best     atomic.Uint64
@@ -103,7 +108,7 @@ func runSeeds(first, last uint64, stopAtFirst bool, mk func(seed uint64) Options
 				mu.Lock()
 				failures = append(failures, f)
 				mu.Unlock()
-				for {
+				for stop == nil || stop(f) {
 					b := best.Load()
 					if seed >= b || best.CompareAndSwap(b, seed) {
 						break
