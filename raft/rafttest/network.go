@@ -40,8 +40,8 @@ type network struct {
 	dupP     float64
 	maxDelay int
 	// longP is the chance a message is delayed 1..long steps instead.
-	longP float64
-	long  int
+	longP    float64
+	long     int
 	cut      map[link]bool
 	inflight []envelope
 }

@@ -66,8 +66,8 @@ type profile struct {
 	// votes and appends then arrive terms later.
 	longDelayP float64
 	longDelay  int
-	maxFsync int     // fsync completes 0..maxFsync steps after the write
-	earlyP   float64 // chance a leader sends MsgApp/MsgHeartbeat/MsgSnap before its fsync
+	maxFsync   int     // fsync completes 0..maxFsync steps after the write
+	earlyP     float64 // chance a leader sends MsgApp/MsgHeartbeat/MsgSnap before its fsync
 	// stepInReady lets messages be stepped into a member between Ready() and
 	// Advance() (as etcd-io/raft's node.go does); otherwise they wait.
 	stepInReady bool
@@ -86,14 +86,14 @@ type profile struct {
 	// history of Figure 8 of the Raft paper (leaders of several terms with
 	// unreplicated tails).
 	isolateNewP float64
-	healP      float64 // per step: heal every cut
-	proposeP   float64 // per step: a client proposal
-	readP      float64 // per step: a ReadIndex request
-	confP      float64 // per step: a membership change
-	transferP  float64 // per step: a leader transfer
-	snapP      float64 // per step and member: snapshot + compact if worthwhile
-	snapEvery  int     // applied entries since the last snapshot that make one worthwhile
-	maxPayload int     // proposal payload padding, bytes
+	healP       float64 // per step: heal every cut
+	proposeP    float64 // per step: a client proposal
+	readP       float64 // per step: a ReadIndex request
+	confP       float64 // per step: a membership change
+	transferP   float64 // per step: a leader transfer
+	snapP       float64 // per step and member: snapshot + compact if worthwhile
+	snapEvery   int     // applied entries since the last snapshot that make one worthwhile
+	maxPayload  int     // proposal payload padding, bytes
 }
 
 func drawProfile(r *rand.Rand, nodes int) profile {
