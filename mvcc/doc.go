@@ -69,7 +69,7 @@
 // # Entry points by caller
 //
 // The apply loop: Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke
-// and Noop (for entries without an mvcc request), each with the entry's raft
+// and MarkApplied (for entries without an mvcc request), each with the entry's raft
 // index. HTTP readers: Range, ReadTxn (read-only txns served after
 // ReadIndex), LeaseTimeToLive, Leases, Status, HashKV, NewWatchStream,
 // WaitCompaction (for etcd's "physical" compaction flag). The

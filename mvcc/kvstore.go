@@ -252,13 +252,3 @@ func sortedKeys(m map[string]struct{}) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// Noop records raft entry idx as applied without touching the data: for
-// entries that carry no mvcc request (empty entries of a new leader,
-// membership changes), so the applied index still moves with the log.
-// ErrIndexApplied means idx was applied already.
-func (s *Store) Noop(idx raftpb.Index) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.beginApplyLocked(idx)
-}
