@@ -333,6 +333,3 @@ func (w *WAL) Collectors() []prometheus.Collector { return w.m.Collectors() }
 
 // Stats returns the plain counters. Safe from any goroutine.
 func (w *WAL) Stats() Stats { return w.m.stats() }
-
-// Dir returns the directory the WAL lives in.
-func (w *WAL) Dir() string { return w.dir }
