@@ -53,6 +53,14 @@ func TestAppliedIndexIdempotent(t *testing.T) {
 	if st := s.Status(); st.AppliedIndex != 6 || st.Revision != 2 {
 		t.Fatalf("status %+v", st)
 	}
+	// Entries without a keyspace write move the index too.
+	if err := s.MarkApplied(7); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, s.MarkApplied(7), ErrIndexApplied)
+	if st := s.Status(); st.AppliedIndex != 7 || st.Revision != 2 {
+		t.Fatalf("status after MarkApplied %+v", st)
+	}
 }
 
 func TestBadInput(t *testing.T) {
