@@ -271,7 +271,7 @@ func (g *reqGen) invalid() genReq {
 		`{"key":"Zm9v","limit":"x"}`, `{"key":"Zm9v","limit":1.5}`, `{"key":"Zm9v","limit":""}`,
 		`{"key":"Zm9v","revision":"1e0"}`, `{"key":"Zm9v","revision":"99999999999999999999"}`,
 		`{"key":"Zm9v","revision":true}`, `{"key":"Zm9v","revision":{}}`, `{"key":"Zm9v","revision":"null"}`,
-		`{"key":"Zm9v","sort_order":"BOGUS"}`, `{"key":"Zm9v","sort_order":"2"}`, `{"key":"Zm9v","sort_order":1.5}`,
+		`{"key":"Zm9v","sort_order":"BOGUS"}`, `{"key":"Zm9v","sort_order":"<&>"}`, `{"key":"Zm9v","sort_order":"\u0041SCEND"}`, `{"key":"Zm9v","sort_order":"2"}`, `{"key":"Zm9v","sort_order":1.5}`,
 		`{"key":"Zm9v","sort_order":true}`, `{"key":"Zm9v","sort_target":"value"}`,
 		`{"key":"Zm9v","keys_only":"true"}`, `{"key":"Zm9v","count_only":1}`, `{"key":"Zm9v","bogus":[1,2]}`,
 		`{"key":"Zm9v","rangeEnd":"AA==","keysOnly":true}`, `{"key":"Zm9v","range_end":"AA==","rangeEnd":"Zm9w"}`,

@@ -1,6 +1,7 @@
 package v3http
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,9 +16,14 @@ func hdr(rev int64) string {
 	return fmt.Sprintf(`"header":{"cluster_id":"4660","member_id":"22136","revision":"%d","raft_term":"3"}`, rev)
 }
 
-// errBody is the gateway's error body.
+// errBody is the gateway's error body; like etcd's, its strings are
+// HTML-escaped ("<" is \u003c).
 func errBody(msg string, code Code) string {
-	return fmt.Sprintf(`{"error":%q,"message":%q,"code":%d}`, msg, msg, code)
+	m, err := json.Marshal(msg)
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf(`{"error":%s,"message":%s,"code":%d}`, m, m, code)
 }
 
 // call posts body to path on srvURL and returns status and raw body.
