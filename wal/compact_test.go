@@ -126,3 +126,58 @@ func TestEntriesMaxBytes(t *testing.T) {
 		w.Close()
 	}
 }
+
+// TestFailedCutsReopenToOldOrNewState fails each fsync step of CompactTo and
+// ResetTo in turn; the WAL fails, and a reopen shows either the state
+// before the cut or the state after it, never anything else.
+func TestFailedCutsReopenToOldOrNewState(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cut      func(*WAL) error
+		failPath func(dir string) string // which fsync fails: "" = segment data
+		newFirst raftpb.Index
+		newLast  raftpb.Index
+	}{
+		{"compact/data", func(w *WAL) error { return w.CompactTo(30) }, func(string) string { return "" }, 31, 40},
+		{"compact/dir", func(w *WAL) error { return w.CompactTo(30) }, func(d string) string { return d }, 31, 40},
+		{"reset/data", func(w *WAL) error { return w.ResetTo(100, 5) }, func(string) string { return "" }, 101, 100},
+		{"reset/dir", func(w *WAL) error { return w.ResetTo(100, 5) }, func(d string) string { return d }, 101, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			armed := false
+			hook := func(p string) error {
+				want := tc.failPath(dir)
+				if armed && ((want == "" && p != dir) || (want != "" && p == want)) {
+					return errInjected
+				}
+				return nil
+			}
+			o := Options{SegmentSize: 256, FsyncHook: hook}
+			w := mustOpen(t, dir, o)
+			hs := raftpb.HardState{Term: 4, Vote: 1, Commit: 20}
+			mustSave(t, w, hs, ents(1, 40, 4, "a"))
+			armed = true
+			if err := tc.cut(w); !errors.Is(err, ErrFailed) {
+				t.Fatalf("cut with failing fsync: %v", err)
+			}
+			w2 := mustOpen(t, dir, Options{SegmentSize: 256})
+			defer w2.Close()
+			first, _ := w2.FirstIndex()
+			last, _ := w2.LastIndex()
+			switch {
+			case first == 1 && last == 40:
+				checkEntries(t, w2, ents(1, 40, 4, "a"))
+			case first == tc.newFirst && last == tc.newLast:
+				if last >= first {
+					checkEntries(t, w2, ents(first, last, 4, "a"))
+				}
+			default:
+				t.Fatalf("reopened range [%d, %d]: neither old [1, 40] nor new [%d, %d]", first, last, tc.newFirst, tc.newLast)
+			}
+			if got, _ := w2.HardState(); got != hs {
+				t.Fatalf("hard state %v, want %v", got, hs)
+			}
+		})
+	}
+}
