@@ -130,8 +130,9 @@ func (ms *MemoryStorage) ApplySnapshot(snap raftpb.Snapshot) error {
 }
 
 // CreateSnapshot records a snapshot of the application state at index i (which
-// must be in the log, at or below LastIndex) with membership cs and
-// application data. It does not compact; call Compact afterwards to drop the
+// must be in the log, at or below LastIndex) with membership cs (the
+// membership as of index i, i.e. after applying every conf change up to i;
+// nil keeps the previous snapshot's) and application data. It does not compact; call Compact afterwards to drop the
 // entries the snapshot covers. Returns ErrSnapOutOfDate if i is not newer than
 // the current snapshot.
 func (ms *MemoryStorage) CreateSnapshot(i raftpb.Index, cs *raftpb.ConfState, data []byte) (raftpb.Snapshot, error) {

@@ -93,3 +93,7 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+var randomNoCompact = flag.Bool("random.nocompact", false, "TestRandomizedCluster: never compact (debugging)")
+var randomSeeds = flag.Uint64("random.seeds", 300, "TestRandomizedCluster: number of seeds (60 with -short)")
+var randomSeed = flag.Uint64("random.seed", 0, "TestRandomizedCluster: replay only this seed")

@@ -221,6 +221,11 @@ func (r *raft) handleAppendResponse(m raftpb.Message, pr *tracker.Progress) {
 		// The follower caught up through the snapshot: the log serves it now.
 		pr.BecomeProbe()
 		pr.BecomeReplicate()
+	case pr.State == tracker.StateSnapshot && pr.Match >= pr.PendingSnapshot:
+		// The snapshot arrived but the log was compacted past it since:
+		// probe, which sends a newer snapshot. (Without this the follower
+		// would wait for a ReportSnapshot the driver may never send.)
+		pr.BecomeProbe()
 	case pr.State == tracker.StateReplicate:
 		pr.Inflights.FreeLE(m.Index)
 	}

@@ -65,6 +65,10 @@ type Progress struct {
 	Inflights *Inflights
 	// IsLearner is true for a non-voting member.
 	IsLearner bool
+	// SnapshotStale is set at an election-timeout boundary while in
+	// StateSnapshot; a progress still in StateSnapshot at the next boundary
+	// is probed again (the ack, or the driver's ReportSnapshot, was lost).
+	SnapshotStale bool
 }
 
 // ResetState moves pr to state, clearing the probe pause, the pending
@@ -72,6 +76,7 @@ type Progress struct {
 func (pr *Progress) ResetState(state StateType) {
 	pr.MsgAppFlowPaused = false
 	pr.PendingSnapshot = 0
+	pr.SnapshotStale = false
 	pr.State = state
 	pr.Inflights.Reset()
 }
