@@ -13,6 +13,9 @@ import (
 // brings back the lenient etcd rules that mvcc deliberately does not have
 // (see lenient*), calls the Backend and converts the answer.
 
+// serveRange is POST /v3/kv/range. Ranges never go through raft in etcd,
+// so only the gRPC receive limit applies. The top-level header carries the
+// revision the read was served at.
 func (h *Handler) serveRange(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decodeRange(raw)
 	if err != nil {
@@ -29,6 +32,8 @@ func (h *Handler) serveRange(ctx context.Context, raw json.RawMessage) (any, err
 	return toRange(resp, topHeader(resp.Header.Revision, h.cfg.Backend.Header())), nil
 }
 
+// servePut is POST /v3/kv/put: a raft write, so both size limits apply,
+// with etcd's put validation (precheckPut) between them.
 func (h *Handler) servePut(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decodePut(raw)
 	if err != nil {
@@ -44,6 +49,8 @@ func (h *Handler) servePut(ctx context.Context, raw json.RawMessage) (any, error
 	return toPut(resp, topHeader(resp.Header.Revision, h.cfg.Backend.Header())), nil
 }
 
+// serveDeleteRange is POST /v3/kv/deleterange: a raft write. Deleting
+// nothing answers the current revision and deleted 0 (omitted).
 func (h *Handler) serveDeleteRange(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decodeDeleteRange(raw)
 	if err != nil {
@@ -66,6 +73,9 @@ func (h *Handler) serveDeleteRange(ctx context.Context, raw json.RawMessage) (an
 	return toDeleteRange(resp, topHeader(resp.Header.Revision, h.cfg.Backend.Header())), nil
 }
 
+// serveTxn is POST /v3/kv/txn. A txn with a put or delete anywhere in it
+// is a raft write (both size limits); a read-only one only has the gRPC
+// limit, as in etcd. Responses nested in it carry revision-only headers.
 func (h *Handler) serveTxn(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decodeTxn(raw, 1)
 	if err != nil {
@@ -82,6 +92,8 @@ func (h *Handler) serveTxn(ctx context.Context, raw json.RawMessage) (any, error
 	return toTxn(resp, topHeader(resp.Header.Revision, h.cfg.Backend.Header())), nil
 }
 
+// serveCompaction is POST /v3/kv/compaction: a raft write of a tiny
+// request. Its header carries the current revision, not the compacted one.
 func (h *Handler) serveCompaction(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decodeCompaction(raw)
 	if err != nil {
@@ -100,6 +112,8 @@ func (h *Handler) serveCompaction(ctx context.Context, raw json.RawMessage) (any
 	return &jsonCompactionResponse{Header: topHeader(resp.Header.Revision, h.cfg.Backend.Header())}, nil
 }
 
+// serveStatus is POST /v3/maintenance/status. Its body must still be valid
+// JSON (etcd decodes the empty StatusRequest and reports syntax errors).
 func (h *Handler) serveStatus(ctx context.Context, raw json.RawMessage) (any, error) {
 	if err := decodeStatus(raw); err != nil {
 		return nil, invalidArgument(err)

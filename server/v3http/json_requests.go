@@ -25,7 +25,8 @@ var (
 // smaller MaxTxnDepth anyway.
 const maxDecodeDepth = 64
 
-// decodeRange decodes etcd's RangeRequest.
+// decodeRange decodes etcd's RangeRequest. Unknown enum numbers and
+// negative revisions are kept as given: mvcc and lenientRange decide.
 func decodeRange(raw json.RawMessage) (*mvcc.RangeRequest, error) {
 	r := &mvcc.RangeRequest{}
 	f := newFields(raw)
@@ -45,7 +46,8 @@ func decodeRange(raw json.RawMessage) (*mvcc.RangeRequest, error) {
 	return r, f.err
 }
 
-// decodePut decodes etcd's PutRequest.
+// decodePut decodes etcd's PutRequest. Value and key are fresh slices
+// owned by the request.
 func decodePut(raw json.RawMessage) (*mvcc.PutRequest, error) {
 	r := &mvcc.PutRequest{}
 	f := newFields(raw)
@@ -68,7 +70,8 @@ func decodeDeleteRange(raw json.RawMessage) (*mvcc.DeleteRangeRequest, error) {
 	return r, f.err
 }
 
-// compactionRequest is etcd's CompactionRequest.
+// compactionRequest is etcd's CompactionRequest. mvcc has no request type
+// for it (Compact takes the revision), so it is declared here.
 type compactionRequest struct {
 	Revision int64
 	Physical bool

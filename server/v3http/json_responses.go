@@ -33,6 +33,9 @@ func (v u64) MarshalJSON() ([]byte, error) {
 	return append(b, '"'), nil
 }
 
+// jsonHeader is etcd's ResponseHeader. Top-level responses fill all four
+// fields (topHeader); responses nested in a txn only Revision
+// (nestedHeader), and a nested txn's header is empty: {}.
 type jsonHeader struct {
 	ClusterID u64 `json:"cluster_id,omitempty"`
 	MemberID  u64 `json:"member_id,omitempty"`
@@ -40,6 +43,8 @@ type jsonHeader struct {
 	RaftTerm  u64 `json:"raft_term,omitempty"`
 }
 
+// jsonKV is etcd's mvccpb.KeyValue. Key and Value alias the store's
+// slices (read-only); an empty value and lease 0 are omitted.
 type jsonKV struct {
 	Key            []byte `json:"key,omitempty"`
 	CreateRevision i64    `json:"create_revision,omitempty"`
@@ -49,6 +54,8 @@ type jsonKV struct {
 	Lease          i64    `json:"lease,omitempty"`
 }
 
+// jsonRangeResponse is etcd's RangeResponse: no kvs, more=false and
+// count=0 are omitted, so a miss is just the header.
 type jsonRangeResponse struct {
 	Header *jsonHeader `json:"header,omitempty"`
 	Kvs    []*jsonKV   `json:"kvs,omitempty"`
@@ -56,23 +63,31 @@ type jsonRangeResponse struct {
 	Count  i64         `json:"count,omitempty"`
 }
 
+// jsonPutResponse is etcd's PutResponse; prev_kv only when asked for and
+// the key existed.
 type jsonPutResponse struct {
 	Header *jsonHeader `json:"header,omitempty"`
 	PrevKv *jsonKV     `json:"prev_kv,omitempty"`
 }
 
+// jsonDeleteRangeResponse is etcd's DeleteRangeResponse; prev_kvs only
+// when asked for and something was deleted.
 type jsonDeleteRangeResponse struct {
 	Header  *jsonHeader `json:"header,omitempty"`
 	Deleted i64         `json:"deleted,omitempty"`
 	PrevKvs []*jsonKV   `json:"prev_kvs,omitempty"`
 }
 
+// jsonTxnResponse is etcd's TxnResponse: one response per op of the
+// branch taken, in order; succeeded is omitted when the failure branch ran.
 type jsonTxnResponse struct {
 	Header    *jsonHeader       `json:"header,omitempty"`
 	Succeeded bool              `json:"succeeded,omitempty"`
 	Responses []*jsonResponseOp `json:"responses,omitempty"`
 }
 
+// jsonResponseOp is etcd's ResponseOp: exactly one field is set, the one
+// matching the request op.
 type jsonResponseOp struct {
 	ResponseRange       *jsonRangeResponse       `json:"response_range,omitempty"`
 	ResponsePut         *jsonPutResponse         `json:"response_put,omitempty"`
@@ -80,6 +95,7 @@ type jsonResponseOp struct {
 	ResponseTxn         *jsonTxnResponse         `json:"response_txn,omitempty"`
 }
 
+// jsonCompactionResponse is etcd's CompactionResponse: only a header.
 type jsonCompactionResponse struct {
 	Header *jsonHeader `json:"header,omitempty"`
 }
@@ -116,6 +132,7 @@ func topHeader(rev int64, h HeaderInfo) *jsonHeader {
 // nestedHeader is the header of a response inside a txn: revision only.
 func nestedHeader(h mvcc.ResponseHeader) *jsonHeader { return &jsonHeader{Revision: i64(h.Revision)} }
 
+// toKV converts one key-value; nil stays nil (an absent prev_kv).
 func toKV(kv *mvcc.KeyValue) *jsonKV {
 	if kv == nil {
 		return nil
@@ -124,6 +141,7 @@ func toKV(kv *mvcc.KeyValue) *jsonKV {
 		Version: i64(kv.Version), Value: kv.Value, Lease: i64(kv.Lease)}
 }
 
+// toKVs converts a list; an empty list becomes nil so it is omitted.
 func toKVs(kvs []*mvcc.KeyValue) []*jsonKV {
 	if len(kvs) == 0 {
 		return nil
@@ -173,6 +191,8 @@ func toTxn(r *mvcc.TxnResponse, h *jsonHeader) *jsonTxnResponse {
 	return out
 }
 
+// toStatus converts a Backend's StatusInfo; its Revision goes into the
+// header, as etcd reports the store's revision there.
 func toStatus(s StatusInfo, h HeaderInfo) *jsonStatusResponse {
 	return &jsonStatusResponse{
 		Header:           topHeader(s.Revision, h),
