@@ -21,14 +21,29 @@
 //     (truncate + fsync, logged with file and offset) and refuses any other
 //     corruption with ErrCorrupt naming the file and byte offset;
 //   - the directory is fsynced after the library creates a segment (the
-//     roll-over is predicted from its rule, then confirmed by listing the
-//     directory), after truncations and after Open;
+//     roll-over is predicted from its rule, checked with one fstat per
+//     batch, and confirmed by listing the directory), after truncations and
+//     after Open;
+//   - an flock on dir/LOCK keeps a second WAL out of the directory;
 //   - raft indexes are mapped to library positions by replaying marker
 //     records (Compact, Reset, Truncate), so the log can start anywhere;
 //   - the library runs with NoSync and the WAL fsyncs once per batch,
 //     through its own descriptor of the last segment, so the library's lock
 //     is not held during the fsync; recent entries live in a bounded tail
 //     cache, so most reads never touch the library at all.
+//
+// # Segment files (the library's format, which we read and repair)
+//
+// A directory of files named by the library index (1-based position) of
+// their first record, 20 decimal digits, each a run of library records:
+//
+//	00000000000000000042
+//	+---------------+----------------+---------------+----------------+----
+//	| uvarint(len0) | frame 0 (len0) | uvarint(len1) | frame 1 (len1) | ...
+//	+---------------+----------------+---------------+----------------+----
+//
+// plus, only while the library truncates, <name>.START / <name>.END (and
+// their .TEMP precursors) and our LOCK file.
 //
 // # Frame format
 //
