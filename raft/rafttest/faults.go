@@ -256,8 +256,17 @@ func (s *sim) settle() {
 			n.restartAt = s.step
 		}
 	}
-	s.note(0, "SETTLE: faults healed, every member restarted")
+	// A healthy disk too: fsyncs complete within a step.
+	s.prof.maxFsync = min(s.prof.maxFsync, 1)
+	// The bound: SettleTimeouts election timeouts, plus time to drain the
+	// uncommitted backlog the faults left behind when flow control allows
+	// only one entry per round trip (MaxSizePerMsg 1 byte, a window of one
+	// message): a round trip costs about 4 steps (2 network, 2 fsync).
 	bound := SettleTimeouts * s.prof.electionTick
+	if backlog := s.backlog(); s.prof.maxSizePerMsg == 1 && backlog > 0 {
+		bound += 4 * int(backlog) * max(1, 4/s.prof.maxInflight)
+	}
+	s.note(0, "SETTLE: faults healed, every member restarted; liveness bound %d steps", bound)
 	var (
 		final   uint64
 		lastErr error
@@ -297,6 +306,20 @@ func (s *sim) settle() {
 	}
 	s.failf(InvLiveness, "%d steps (%d election timeouts) after the faults healed, %s:\n%s",
 		bound, SettleTimeouts, what, s.statusDump())
+}
+
+// backlog is how far the longest log runs past the highest commit index.
+func (s *sim) backlog() raftpb.Index {
+	var last, commit raftpb.Index
+	for _, id := range s.ids {
+		n := s.nodes[id]
+		last = max(last, n.disk.written.lastIndex())
+		commit = max(commit, n.hs.Commit)
+	}
+	if last < commit {
+		return 0
+	}
+	return last - commit
 }
 
 // caughtUp reports whether every member of the committed membership is up
