@@ -125,6 +125,18 @@ func TestDifferentialEtcd(t *testing.T) {
 	}
 	t.Logf("seed %d: %d requests, identical answers from %s and shelf (final revision %d, compacted at %d)",
 		seed, n, etcd.Version, g.cur, g.compacted)
+
+	// Status values are each member's own (sizes, indexes), so only its
+	// shape is compared: the same fields in the same order, the same
+	// revision in the header.
+	numbers := regexp.MustCompile(`"(dbSize|dbSizeInUse|leader|raftIndex|raftAppliedIndex|raftTerm|version)":"[0-9.]+"`)
+	want := post(t, c, etcd.ClientURL+"/v3/maintenance/status", "")
+	got := post(t, c, shelf.URL+"/v3/maintenance/status", "")
+	want.body = numbers.ReplaceAllString(want.body, `"$1":"N"`)
+	got.body = numbers.ReplaceAllString(got.body, `"$1":"N"`)
+	if want != got {
+		t.Errorf("status shapes differ:\netcd:  %d %s\nshelf: %d %s", want.status, want.body, got.status, got.body)
+	}
 }
 
 func lastN(h []genReq, n int) string {
