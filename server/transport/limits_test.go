@@ -64,11 +64,10 @@ func TestUpdatePeerRedials(t *testing.T) {
 	b := startNode(t, 2, "127.0.0.1:0", nil)
 	mesh(t, a, b)
 	waitReachable(t, a, b)
+	// The new incarnation listens while the old one still holds its port,
+	// so the addresses differ; then the old one goes away.
+	b2 := startNode(t, 2, "127.0.0.1:0", nil)
 	b.stop()
-	b2 := startNode(t, 2, "127.0.0.1:0", nil) // a new port
-	if b2.addr == b.addr {
-		t.Fatalf("test setup: the kernel reused port %s", b.addr)
-	}
 	if err := b2.tr.AddPeer(1, a.addr); err != nil {
 		t.Fatal(err)
 	}

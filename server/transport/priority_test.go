@@ -73,7 +73,9 @@ func (c *gatedConn) Close() error {
 func TestHeartbeatNotStuckBehindLargeAppend(t *testing.T) {
 	checkNoLeaks(t)
 	g := newGate(1 << 20)
-	a := startNode(t, 1, "127.0.0.1:0", func(c *Config) { c.Dial = g.dial })
+	// The write deadline is armed before a gated Write blocks: keep it far
+	// beyond how long the gate may stay closed on a loaded machine.
+	a := startNode(t, 1, "127.0.0.1:0", func(c *Config) { c.Dial, c.WriteTimeout = g.dial, 10*waitTimeout })
 	b := startNode(t, 2, "127.0.0.1:0", nil)
 	mesh(t, a, b)
 	waitReachable(t, a, b)

@@ -149,14 +149,20 @@ func TestSnapshot50MiBStreamed(t *testing.T) {
 // ReportSnapshot(false), the body closed, and no MsgSnap processed.
 func TestSnapshotFailuresReported(t *testing.T) {
 	checkNoLeaks(t)
-	var handlerErrs sync.Map // which body errors the receiver saw
+	// bodyErrs gets the index of each transfer whose body the receiver's
+	// handler saw fail. The sender may report its own failure before the
+	// receiver notices the cut, so the test waits on this separately.
+	bodyErrs := make(chan raftpb.Index, 10)
 	handler := func(m raftpb.Message, r io.Reader) error {
 		if m.Snapshot.Metadata.Index == 13 {
 			return errors.New("disk full (test)")
 		}
 		_, err := io.Copy(io.Discard, r)
 		if err != nil {
-			handlerErrs.Store(m.Snapshot.Metadata.Index, err)
+			if !errors.Is(err, ErrSnapshot) {
+				t.Errorf("body error %v does not wrap ErrSnapshot", err)
+			}
+			bodyErrs <- m.Snapshot.Metadata.Index
 		}
 		return err
 	}
@@ -201,9 +207,19 @@ func TestSnapshotFailuresReported(t *testing.T) {
 			t.Errorf("%s: reported ok=%v, body closed=%v; want a failure and a closed body", tc.name, ok, tc.body.closed.Load())
 		}
 	}
-	if _, saw := handlerErrs.Load(raftpb.Index(14)); !saw {
-		t.Error("the receiver's handler did not see an error for the short body")
-	}
+	// The short (14) and long (15) bodies are both cut by the sender, so
+	// the receiver's handler sees a failed stream for each, never io.EOF.
+	seen := map[raftpb.Index]bool{}
+	b.rec.wait(t, "the receiver's handler to see both cut bodies", func(*recorder) bool {
+		for {
+			select {
+			case idx := <-bodyErrs:
+				seen[idx] = true
+			default:
+				return seen[14] && seen[15]
+			}
+		}
+	}, func() {})
 	if got := b.rec.from(1); len(got) != 0 {
 		t.Errorf("receiver processed %v after failed transfers", got)
 	}
