@@ -14,6 +14,10 @@ import (
 // DefaultMaxRequestBytes is etcd's default --max-request-bytes (1.5 MiB).
 const DefaultMaxRequestBytes = 1536 * 1024
 
+// maxMaxRequestBytes bounds Config.MaxRequestBytes (1 GiB), so the body
+// cap derived from it stays a sane allocation bound.
+const maxMaxRequestBytes = 1 << 30
+
 // grpcOverheadBytes is what etcd adds to --max-request-bytes for its gRPC
 // receive limit; a bigger request is refused before it is even decoded.
 const grpcOverheadBytes = 512 * 1024
@@ -26,7 +30,7 @@ type Config struct {
 	// Unknown/Internal error. Default: discard.
 	Logger *slog.Logger
 	// MaxRequestBytes is etcd's --max-request-bytes: the largest raft entry
-	// a write may need. Default DefaultMaxRequestBytes; must not be negative.
+	// a write may need. Default DefaultMaxRequestBytes; at most 1 GiB.
 	MaxRequestBytes int
 }
 
@@ -55,8 +59,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Backend == nil {
 		return nil, errors.New("v3http: Config.Backend is required")
 	}
-	if cfg.MaxRequestBytes < 0 {
-		return nil, fmt.Errorf("v3http: Config.MaxRequestBytes %d is negative", cfg.MaxRequestBytes)
+	if cfg.MaxRequestBytes < 0 || cfg.MaxRequestBytes > maxMaxRequestBytes {
+		return nil, fmt.Errorf("v3http: Config.MaxRequestBytes %d is outside [0, %d]", cfg.MaxRequestBytes, maxMaxRequestBytes)
 	}
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes

@@ -140,8 +140,10 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(Config{}); err == nil || !strings.Contains(err.Error(), "Backend") {
 		t.Errorf("New without a Backend: %v", err)
 	}
-	if _, err := New(Config{Backend: errBackend{}, MaxRequestBytes: -1}); err == nil {
-		t.Error("New with a negative MaxRequestBytes succeeded")
+	for _, n := range []int{-1, 1<<30 + 1} {
+		if _, err := New(Config{Backend: errBackend{}, MaxRequestBytes: n}); err == nil {
+			t.Errorf("New with MaxRequestBytes %d succeeded", n)
+		}
 	}
 	h, err := New(Config{Backend: errBackend{}})
 	if err != nil || h.cfg.MaxRequestBytes != DefaultMaxRequestBytes || h.grpcLimit != DefaultMaxRequestBytes+512*1024 {
