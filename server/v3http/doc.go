@@ -63,6 +63,16 @@
 //     two lenient etcd rules back before calling the Backend: a negative
 //     range revision means "current", and a range_end that sorts before key
 //     (other than "\x00") is an empty range.
+//   - Inherited from mvcc, found by the differential test (the generator
+//     steers clear of them; see gen_test.go): etcd 3.4 accepts a compaction
+//     at revision 0 or below until the first real compaction (its compact
+//     revision starts at -1), mvcc answers "compacted"; in a txn, etcd
+//     checks every put (lease, ignore_*) of the branch taken before any
+//     range revision, mvcc checks ops in order, so a txn failing both ways
+//     names a different error; a negative range revision inside a txn is
+//     "compacted" in etcd once any compaction ran (and the current revision
+//     before), mvcc's "negative revision" always; a delete to "\x00" in a
+//     txn conflicts with puts of the same branch in mvcc, not in etcd.
 //   - compaction's physical flag is accepted and ignored: shelf's compaction
 //     never changes an answer at or above the compact revision, so there is
 //     nothing to wait for.
