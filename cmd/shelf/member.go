@@ -23,7 +23,7 @@ type memberFlags struct {
 	listenPeer, advertisePeer                  string
 	initialCluster, initialState, initialToken string
 	heartbeatMS, electionMS                    uint
-	snapshotCount                              uint64
+	snapshotCount, catchUpEntries              uint64
 	maxRequestBytes                            uint
 	quotaBackendBytes                          int64
 	diskProfile, logLevel                      string
@@ -44,6 +44,7 @@ func memberFlagSet(f *memberFlags) *pflag.FlagSet {
 	fs.UintVar(&f.heartbeatMS, "heartbeat-interval", 100, "time (in milliseconds) of a heartbeat interval")
 	fs.UintVar(&f.electionMS, "election-timeout", 1000, "time (in milliseconds) for an election to timeout")
 	fs.Uint64Var(&f.snapshotCount, "snapshot-count", server.DefaultSnapshotCount, "number of committed entries that trigger a snapshot")
+	fs.Uint64Var(&f.catchUpEntries, "snapshot-catchup-entries", server.DefaultSnapshotCatchUpEntries, "number of entries kept in the WAL before a snapshot, for slow followers")
 	fs.UintVar(&f.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "maximum client request size in bytes the server will accept")
 	fs.Int64Var(&f.quotaBackendBytes, "quota-backend-bytes", 0, "raise the NOSPACE alarm when the keyspace exceeds this size (0 = default 2 GiB)")
 	fs.StringVar(&f.diskProfile, "disk-profile", "real", "emulated fsync latency: real, nvme, ssd, hdd or network")
@@ -88,22 +89,23 @@ func memberConfig(args []string) (server.Config, error) {
 		return server.Config{}, errors.New("--max-request-bytes must be positive")
 	}
 	cfg := server.Config{
-		Name:                f.name,
-		DataDir:             f.dataDir,
-		ListenClientURLs:    splitURLs(f.listenClient),
-		AdvertiseClientURLs: splitURLs(f.advertiseClient),
-		ListenPeerURLs:      splitURLs(f.listenPeer),
-		AdvertisePeerURLs:   splitURLs(f.advertisePeer),
-		InitialCluster:      f.initialCluster,
-		InitialClusterState: f.initialState,
-		InitialClusterToken: f.initialToken,
-		HeartbeatInterval:   time.Duration(f.heartbeatMS) * time.Millisecond,
-		ElectionTimeout:     time.Duration(f.electionMS) * time.Millisecond,
-		SnapshotCount:       f.snapshotCount,
-		MaxRequestBytes:     int(f.maxRequestBytes),
-		QuotaBackendBytes:   f.quotaBackendBytes,
-		DiskProfile:         profile,
-		Logger:              slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Name:                   f.name,
+		DataDir:                f.dataDir,
+		ListenClientURLs:       splitURLs(f.listenClient),
+		AdvertiseClientURLs:    splitURLs(f.advertiseClient),
+		ListenPeerURLs:         splitURLs(f.listenPeer),
+		AdvertisePeerURLs:      splitURLs(f.advertisePeer),
+		InitialCluster:         f.initialCluster,
+		InitialClusterState:    f.initialState,
+		InitialClusterToken:    f.initialToken,
+		HeartbeatInterval:      time.Duration(f.heartbeatMS) * time.Millisecond,
+		ElectionTimeout:        time.Duration(f.electionMS) * time.Millisecond,
+		SnapshotCount:          f.snapshotCount,
+		SnapshotCatchUpEntries: f.catchUpEntries,
+		MaxRequestBytes:        int(f.maxRequestBytes),
+		QuotaBackendBytes:      f.quotaBackendBytes,
+		DiskProfile:            profile,
+		Logger:                 slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = f.name + ".shelf"
