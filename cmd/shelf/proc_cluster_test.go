@@ -134,7 +134,7 @@ func TestProcLearnerPromotedThenMemberRemoved(t *testing.T) {
 	np.args = []string{"member", "--name", np.name, "--data-dir", np.dataDir,
 		"--listen-client-urls", np.client, "--advertise-client-urls", np.client,
 		"--listen-peer-urls", np.peer, "--initial-advertise-peer-urls", np.peer,
-		"--initial-cluster", c.initial+","+np.name+"="+np.peer,
+		"--initial-cluster", c.initial + "," + np.name + "=" + np.peer,
 		"--initial-cluster-state", "existing",
 		"--heartbeat-interval", "20", "--election-timeout", "200"}
 	c.procs = append(c.procs, np)

@@ -61,7 +61,7 @@ type proc struct {
 }
 
 type procCluster struct {
-	t     testing.TB
+	t       testing.TB
 	procs   []*proc
 	extra   []string // flags for every member
 	initial string   // the --initial-cluster of the founding members
