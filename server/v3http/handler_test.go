@@ -145,8 +145,8 @@ func TestPutWithLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv2 := newHTTPServer(t, h)
-	runSteps(t, srv2.URL, []step{
+	srv := newHTTPServer(t, h)
+	runSteps(t, srv.URL, []step{
 		{"/v3/kv/put", `{"key":"` + kA + `","value":"` + v1 + `","lease":"42"}`, 200, `{` + hdr(2) + `}`},
 		{"/v3/kv/put", `{"key":"` + kA + `","value":"` + v2 + `","ignore_lease":true,"prev_kv":true}`, 200,
 			`{` + hdr(3) + `,"prev_kv":{"key":"` + kA + `","create_revision":"2","mod_revision":"2","version":"1","value":"` + v1 + `","lease":"42"}}`},
