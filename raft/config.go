@@ -84,7 +84,10 @@ type Config struct {
 	// restart CommittedEntries start after it. An Applied below the storage's
 	// snapshot index is raised to it (the application is expected to have
 	// restored that snapshot); an Applied above the persisted commit index is
-	// an error.
+	// an error. Membership changes in the log between the storage's snapshot
+	// and Applied are re-applied by raft itself (the application does not
+	// call ApplyConfChange for them again): Storage.InitialState's ConfState
+	// must be the membership as of the snapshot, as MemoryStorage's is.
 	Applied raftpb.Index
 	// MaxSizePerMsg caps the byte size (EntrySize) of the entries in one
 	// MsgApp; at least one entry is always sent. 0 means 1 MiB. Use

@@ -142,6 +142,9 @@ func newRaft(c *Config) (*raft, error) {
 			ErrInvalidConfig, c.Applied, rlog.committed)
 	}
 	rlog.appliedTo(c.Applied) // below the snapshot index: stays at the snapshot
+	if err := r.replayConfChanges(); err != nil {
+		return nil, err
+	}
 	r.becomeFollower(r.Term, raftpb.None)
 	r.logger.Info("raft: node started", "id", r.id, "term", r.Term, "commit", rlog.committed,
 		"applied", rlog.applied, "last", rlog.lastIndex(), "voters", r.trk.Voters.String())
@@ -372,4 +375,32 @@ func (r *raft) hasUnappliedConfChanges() bool {
 		}
 	}
 	return false
+}
+
+// replayConfChanges re-applies to the membership the conf changes between the
+// storage's snapshot and Applied: InitialState's ConfState is the membership
+// as of the snapshot, while the application already applied (and will not
+// re-apply) the entries up to Applied.
+func (r *raft) replayConfChanges() error {
+	lo, hi := r.raftLog.firstIndex(), r.raftLog.applied+1
+	if lo >= hi {
+		return nil
+	}
+	ents, err := r.raftLog.storage.Entries(lo, hi, noLimit)
+	if err != nil {
+		return fmt.Errorf("raft: reading applied entries [%d, %d) to replay membership changes: %w", lo, hi, err)
+	}
+	for i := range ents {
+		if ents[i].Type != raftpb.EntryConfChange {
+			continue
+		}
+		var cc raftpb.ConfChange
+		if err := cc.Unmarshal(ents[i].Data); err != nil {
+			return fmt.Errorf("raft: conf change entry %d: %w", ents[i].Index, err)
+		}
+		// Invalid changes were skipped when first applied: skip them again.
+		_ = confchange.Apply(&r.trk, cc, r.raftLog.lastIndex()+1)
+	}
+	r.refreshSelfRole()
+	return nil
 }

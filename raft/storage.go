@@ -14,7 +14,9 @@ import "github.com/shelf-kv/shelf/raft/raftpb"
 // modify a slice after returning it (return a copy, or never mutate in place).
 type Storage interface {
 	// InitialState returns the persisted HardState and the ConfState of the
-	// latest snapshot (or of the configuration the log was bootstrapped with).
+	// latest snapshot (or of the configuration the log was bootstrapped
+	// with): the membership as of FirstIndex()-1, NOT including conf
+	// changes in the log after it (raft replays those up to Config.Applied).
 	InitialState() (raftpb.HardState, raftpb.ConfState, error)
 	// Entries returns the entries in [lo, hi). maxSize limits the total byte
 	// size (see EntrySize) of the returned entries, but at least one entry is
