@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestProcBadInputGetsEtcdErrors sends malformed requests and checks each
+// gets etcd's error shape and status while the member keeps serving.
+func TestProcBadInputGetsEtcdErrors(t *testing.T) {
+	c := newProcCluster(t, 1, "--max-request-bytes", "1024")
+	c.startAll()
+	c.waitHealthy()
+	ep := c.procs[0].client
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		code             int
+		msg              string
+	}{
+		{"malformed JSON", "/v3/kv/put", `{"key":`, 400, 3, ""},
+		{"missing key", "/v3/kv/put", `{"value":"YmFy"}`, 400, 3, "etcdserver: key is not provided"},
+		{"bad base64", "/v3/kv/put", `{"key":"%%%"}`, 400, 3, "illegal base64"},
+		{"too large", "/v3/kv/put", `{"key":"Zm9v","value":"` + strings.Repeat("QUFB", 1000) + `"}`, 0, 0, "too large"},
+		{"unknown sort target", "/v3/kv/range", `{"key":"Zm9v","sort_target":"COLOUR"}`, 400, 3, ""},
+	} {
+		var body struct {
+			Error   string `json:"error"`
+			Message string `json:"message"`
+			Code    int    `json:"code"`
+		}
+		status, err := call(ep, tc.path, tc.body, &body)
+		if err == nil {
+			t.Fatalf("%s: accepted", tc.name)
+		}
+		if tc.status != 0 && status != tc.status || tc.code != 0 && body.Code != tc.code || body.Error == "" ||
+			!strings.Contains(body.Error, tc.msg) {
+			t.Fatalf("%s: HTTP %d %+v; want HTTP %d code %d containing %q", tc.name, status, body, tc.status, tc.code, tc.msg)
+		}
+		if err := putKV(ep, "still", "serving"); err != nil {
+			t.Fatalf("after %s the member no longer serves: %v", tc.name, err)
+		}
+	}
+}
+
+// TestMemberBadFlags checks a bad flag stops the member at start with a
+// message that names it.
+func TestMemberBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--initial-cluster-state", "maybe"}, "--initial-cluster-state"},
+		{[]string{"--election-timeout", "100", "--heartbeat-interval", "100"}, "--election-timeout"},
+		{[]string{"--disk-profile", "floppy"}, "--disk-profile"},
+		{[]string{"--listen-client-urls", "localhost:2379"}, "listen"},
+		{[]string{"--heartbeat-interval", "soon"}, "heartbeat-interval"},
+		{[]string{"--no-such-flag"}, "no-such-flag"},
+	} {
+		out, err := exec.Command(shelfBin, append([]string{"member", "--data-dir", t.TempDir()}, tc.args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("shelf member %v: err %v, output %q; want a failure naming %s", tc.args, err, out, tc.want)
+		}
+	}
+	cmd := exec.Command(shelfBin, "member", "--data-dir", t.TempDir())
+	cmd.Env = append(cmd.Environ(), "SHELF_SNAPSHOT_COUNT=lots")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "SHELF_SNAPSHOT_COUNT") {
+		t.Fatalf("a bad SHELF_ variable: err %v, output %q", err, out)
+	}
+}
+
+// TestUpKeepsDataAcrossRuns runs `shelf up` twice on the same data
+// directory, as `make run` does, and reads back after the second start
+// what was written during the first.
+func TestUpKeepsDataAcrossRuns(t *testing.T) {
+	dir := t.TempDir()
+	base := freeBase(t)
+	ep := fmt.Sprintf("http://127.0.0.1:%d", base)
+	for run := 0; run < 2; run++ {
+		cmd := exec.Command(shelfBin, "up", "--data-dir", dir, "--port-base", fmt.Sprint(base))
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = cmd.Stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ready := make(chan string, 1)
+		var out bytes.Buffer
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				out.WriteString(sc.Text() + "\n")
+				if strings.Contains(sc.Text(), "Ctrl-C stops the cluster") {
+					ready <- out.String()
+				}
+			}
+			close(ready)
+		}()
+		select {
+		case banner, ok := <-ready:
+			if !ok {
+				cmd.Wait()
+				t.Fatalf("shelf up exited before the cluster was ready:\n%s", out.String())
+			}
+			if !strings.Contains(banner, "curl -s -X POST "+ep+"/v3/kv/put") {
+				t.Fatalf("the banner has no curl example for %s:\n%s", ep, banner)
+			}
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("shelf up not ready within 60s")
+		}
+		if run == 0 {
+			if err := putKV(ep, "up/kept", "yes"); err != nil {
+				t.Fatal(err)
+			}
+		} else if v, ok, err := getKV(ep, "up/kept", false); err != nil || !ok || v != "yes" {
+			t.Fatalf("after a restart of shelf up: %q %v %v", v, ok, err)
+		}
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { io.Copy(io.Discard, stdout); done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("shelf up did not exit cleanly on SIGINT: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("shelf up did not stop within 30s of SIGINT")
+		}
+		if resp, err := http.Get(ep + "/health"); err == nil {
+			resp.Body.Close()
+			t.Fatal("a member still answers after shelf up stopped")
+		}
+	}
+}
+
+// freeBase finds a port base whose six ports (base+10000*i, +1) are free.
+func freeBase(t *testing.T) int {
+	t.Helper()
+	for base := 20000 + int(time.Now().UnixNano()%4000); base < 25000; base += 7 {
+		free := true
+		for i := 0; i < 3 && free; i++ {
+			for _, port := range []int{base + 10000*i, base + 10000*i + 1} {
+				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+				if err != nil {
+					free = false
+					break
+				}
+				l.Close()
+			}
+		}
+		if free {
+			return base
+		}
+	}
+	t.Fatal("no free port base")
+	return 0
+}
