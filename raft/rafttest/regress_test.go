@@ -16,11 +16,23 @@ var regressions = []struct {
 	tweak func(*profile)
 	bug   string
 }{
-	{1, 3, nil, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
-	{2, 5, nil, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
-	{105, 3, func(p *profile) { p.maxInflight = 1 }, "SIM-1 with a one-message window (acked write never reached a follower)"},
-	{1362, 5, nil, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
-	{1998, 5, nil, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
+	// Found against raft 4afb752, fixed by 740a212.
+	{16, 5, nil, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (acked-durable)"},
+	{29, 3, nil, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (acked-durable)"},
+	{4, 5, tweakFullWindow, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
+	{36, 5, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
+	{77, 3, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
+}
+
+// tweakFullWindow steers into SIM-1: a small window and a lossy network.
+func tweakFullWindow(p *profile) {
+	p.maxInflight, p.dropP = 1+int(p.maxFsync%2)*3, 0.05+p.dropP
+}
+
+// tweakSnapDuringReady steers into SIM-2: frequent membership changes and
+// snapshots, slow fsyncs, late application, and stepping during a Ready.
+func tweakSnapDuringReady(p *profile) {
+	p.confP, p.snapEvery, p.snapP, p.stepInReady, p.applyEarlyP, p.maxFsync = 0.03, 5, 0.3, true, 0, 3
 }
 
 // TestRegressionSeeds replays every seed that ever failed.
@@ -49,12 +61,8 @@ var regressionStress = []struct {
 	tweak func(*profile)
 	bug   string
 }{
-	{"FullWindowLoss", 100, func(p *profile) {
-		p.maxInflight, p.dropP = 1+int(p.maxFsync%2)*3, 0.05+p.dropP
-	}, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
-	{"SnapshotDuringReady", 150, func(p *profile) {
-		p.confP, p.snapEvery, p.snapP, p.stepInReady, p.applyEarlyP, p.maxFsync = 0.03, 5, 0.3, true, 0, 3
-	}, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
+	{"FullWindowLoss", 100, tweakFullWindow, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
+	{"SnapshotDuringReady", 150, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
 }
 
 // TestRegressionStress runs each pinned family over its seed range.
