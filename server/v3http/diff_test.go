@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shelf-kv/shelf/mvcc"
+	"github.com/shelf-kv/shelf/raft/raftpb"
 	"github.com/shelf-kv/shelf/server/v3http/internal/etcdtest"
 )
 
@@ -28,13 +29,20 @@ type fixedClock struct{}
 func (fixedClock) Now() time.Time { return time.Unix(1_700_000_000, 0) }
 
 // newTestServer serves a fresh mvcc store through a Handler on httptest.
-func newTestServer(t testing.TB, maxRequestBytes int) (*httptest.Server, *mvcc.Store) {
+// Each lease in leases is granted (TTL 3600 s, never expiring: the store's
+// lessor is not primary) before the first request, as the lease API would.
+func newTestServer(t testing.TB, maxRequestBytes int, leases ...int64) (*httptest.Server, *mvcc.Store) {
 	t.Helper()
 	store, err := mvcc.New(mvcc.Config{Clock: fixedClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(store.Close)
+	for i, id := range leases {
+		if _, err := store.LeaseGrant(raftpb.Index(i+1), id, 3600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	be := NewStoreBackend(store, HeaderInfo{ClusterID: 0x1234, MemberID: 0x5678, RaftTerm: 3}, "3.4.23")
 	h, err := New(Config{Backend: be, MaxRequestBytes: maxRequestBytes})
 	if err != nil {
@@ -92,8 +100,14 @@ func headerRev(body string) (int64, bool) {
 // member_id and raft_term). Replay a failure with -v3http.seed=N.
 func TestDifferentialEtcd(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	shelf, _ := newTestServer(t, 0)
+	shelf, _ := newTestServer(t, 0, genLeases...)
 	c := &http.Client{Timeout: 30 * time.Second}
+	for _, id := range genLeases {
+		grant := fmt.Sprintf(`{"ID":"%d","TTL":"3600"}`, id)
+		if a := post(t, c, etcd.ClientURL+"/v3/lease/grant", grant); a.status != http.StatusOK {
+			t.Fatalf("granting lease %d on etcd: %d %s", id, a.status, a.body)
+		}
+	}
 	n := *diffN
 	if testing.Short() {
 		n = min(n, 300)

@@ -32,6 +32,10 @@ func newReqGen(seed uint64) *reqGen {
 	return &reqGen{rnd: rand.New(rand.NewPCG(seed, seed^0x5eed)), cur: 1}
 }
 
+// genLeases are granted on both sides before the sequence starts, so puts
+// can attach them and compares can test them; other IDs are not found.
+var genLeases = []int64{7, 8}
+
 var genKeys = []string{"a", "ab", "abc", "b", "b/1", "b/2", "c", "foo", "z", "\xff"}
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -40,6 +44,17 @@ func (g *reqGen) pick(xs ...string) string { return xs[g.rnd.IntN(len(xs))] }
 func (g *reqGen) chance(p float64) bool    { return g.rnd.Float64() < p }
 
 func (g *reqGen) key() string { return genKeys[g.rnd.IntN(len(genKeys))] }
+
+// lease returns 0, a granted lease or an ID never granted.
+func (g *reqGen) lease() int64 {
+	switch x := g.rnd.IntN(10); {
+	case x < 3:
+		return 0
+	case x < 9:
+		return genLeases[g.rnd.IntN(len(genLeases))]
+	}
+	return 99
+}
 
 // num formats an int64 the way clients do: usually a string, sometimes a
 // bare number (the gateway accepts both).
@@ -152,8 +167,10 @@ func (g *reqGen) putBody() string {
 	if ignoreLease {
 		f = append(f, `"ignore_lease":true`)
 	}
-	if g.chance(0.04) {
-		f = append(f, `"lease":`+g.num(1+g.rnd.Int64N(1000))) // never granted: lease not found
+	if !ignoreLease && g.chance(0.15) {
+		f = append(f, `"lease":`+g.num(g.lease()))
+	} else if g.chance(0.03) {
+		f = append(f, `"lease":`+g.num(1+g.rnd.Int64N(1000))) // mostly not granted: lease not found
 	}
 	if g.chance(0.4) {
 		f = append(f, `"prev_kv":true`)
@@ -203,7 +220,7 @@ func (g *reqGen) compareBody() string {
 			f = append(f, fmt.Sprintf(`"value":%q`, b64(fmt.Sprint("v", g.rnd.IntN(20)))))
 		}
 	case 4:
-		f = append(f, `"lease":`+g.num(g.rnd.Int64N(2)))
+		f = append(f, `"lease":`+g.num(g.lease()))
 	}
 	return g.obj(f)
 }
