@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shelf-kv/shelf/raft/raftpb"
 )
@@ -36,10 +39,18 @@ func (g *gate) dial(ctx context.Context, addr string) (net.Conn, error) {
 
 type gatedConn struct {
 	net.Conn
-	g         *gate
-	written   int
+	g       *gate
+	written int
+	// deadline is the last write deadline set; a blocked Write honours it
+	// like a socket would. Only the writing goroutine touches it.
+	deadline  time.Time
 	closeOnce sync.Once
 	closed    chan struct{}
+}
+
+func (c *gatedConn) SetWriteDeadline(t time.Time) error {
+	c.deadline = t
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *gatedConn) Write(p []byte) (int, error) {
@@ -48,10 +59,18 @@ func (c *gatedConn) Write(p []byte) (int, error) {
 		case <-c.g.open:
 		default:
 			c.g.once.Do(func() { close(c.g.blocked) })
+			var expired <-chan time.Time
+			if !c.deadline.IsZero() {
+				timer := time.NewTimer(time.Until(c.deadline))
+				defer timer.Stop()
+				expired = timer.C
+			}
 			select {
 			case <-c.g.open:
 			case <-c.closed:
 				return 0, net.ErrClosed
+			case <-expired:
+				return 0, os.ErrDeadlineExceeded
 			}
 		}
 	}
@@ -106,4 +125,36 @@ func TestHeartbeatNotStuckBehindLargeAppend(t *testing.T) {
 	if !bytes.Equal(m.Entries[0].Data, big) {
 		t.Fatal("the append's data was corrupted in transit")
 	}
+}
+
+// TestStalledPeer: a peer that accepts the connection but stops reading
+// (a SIGSTOPped process, a full receive window) neither blocks Send nor
+// holds the stream forever: the write deadline fails the connection, the
+// loss is reported, and the writer redials.
+func TestStalledPeer(t *testing.T) {
+	checkNoLeaks(t)
+	g := newGate(256 << 10) // never opened
+	a := startNode(t, 1, "127.0.0.1:0", func(c *Config) {
+		c.Dial, c.WriteTimeout, c.AppQueueSize = g.dial, 50*time.Millisecond, 16
+	})
+	b := startNode(t, 2, "127.0.0.1:0", nil)
+	mesh(t, a, b)
+	waitReachable(t, a, b)
+	entry := make([]byte, 64<<10)
+	for i := range 1000 { // 64 MiB offered to a stream that takes 256 KiB
+		a.tr.Send([]raftpb.Message{{Type: raftpb.MsgApp, From: 1, To: 2, Term: 1, Index: raftpb.Index(i),
+			Entries: []raftpb.Entry{{Term: 1, Index: raftpb.Index(i + 1), Data: entry}}}})
+	}
+	a.rec.wait(t, "the write timeout to fail the stream", func(*recorder) bool {
+		return a.logs.contains("i/o timeout")
+	}, func() {})
+	a.rec.mu.Lock()
+	reported := a.rec.unreachable[2]
+	a.rec.mu.Unlock()
+	if reported == 0 {
+		t.Fatal("drops to a stalled peer were not reported")
+	}
+	a.rec.wait(t, "a redial after the timeout", func(*recorder) bool {
+		return strings.Count(a.logs.String(), `msg="peer stream connected" member=1 peer=2 stream=app`) >= 2
+	}, func() {})
 }
