@@ -15,7 +15,7 @@ SEEDS     ?= 20000
 BENCH     ?= .
 BENCHTIME ?= 1s
 
-.PHONY: help build test test-unit test-race lint bench fuzz sim run deps clean
+.PHONY: help build test test-unit test-race lint bench bench-kv fuzz sim run deps clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -39,6 +39,11 @@ lint: ## gofmt check and go vet
 
 bench: ## Go benchmarks (numbers, never pass/fail)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PKGS)
+
+bench-kv: ## puts/s of a 3-member shelf vs a 3-member etcd on loopback at 1,16,256 clients (CLIENTS=, DURATION=)
+	@scripts/deps.sh >/dev/null
+	@mkdir -p bin && $(GO) build -o bin/shelf ./cmd/shelf
+	$(GO) run ./bench/cmd/kvbench --shelf bin/shelf --clients $(or $(CLIENTS),1,16,256) --duration $(or $(DURATION),5s)
 
 fuzz: ## each fuzz target for FUZZTIME
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
