@@ -72,8 +72,9 @@ type Config struct {
 	// Dial opens a raw connection to addr ("host:port"). Default: a
 	// net.Dialer with DialTimeout over "tcp". Tests inject throttled conns.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
-	// DialTimeout bounds one dial plus TLS and transport handshake.
-	// Default 1s.
+	// DialTimeout bounds one dial plus TLS and transport handshake; on the
+	// accepting side it bounds how long a new connection may take to
+	// complete TLS and send its handshake. Default 1s.
 	DialTimeout time.Duration
 	// WriteTimeout fails a connection on which no write progress was made
 	// for this long (a stalled or paused peer). Default 5s.

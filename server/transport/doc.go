@@ -23,9 +23,11 @@
 //     responses, ReadIndex) and ping/pong frames that measure the RTT.
 //
 // So a heartbeat never waits behind a multi-megabyte append on the same
-// socket. Within one stream messages are delivered in send order; across
-// streams there is no order (raft does not need one). Each snapshot uses a
-// connection of its own, closed when the transfer ends.
+// socket. Within one connection messages are delivered in send order,
+// without gaps; across streams there is no order, and across a reconnect
+// messages may be lost (raft tolerates both and retries). Each snapshot
+// uses a connection of its own, closed when the transfer ends. A new
+// connection for a stream closes the peer's previous one for that stream.
 //
 // A writer that loses its connection redials with a jittered exponential
 // backoff (BackoffMin doubling to BackoffMax, each delay uniform in
