@@ -59,10 +59,12 @@
 //     value/lease uses the one its target names; etcd keeps a random one.
 //   - mvcc's stricter rules (see mvcc's doc.go) surface as InvalidArgument
 //     with mvcc's message: compare targets or results outside the enums,
-//     txns nested deeper than mvcc's MaxTxnDepth. The handler does bring
-//     two lenient etcd rules back before calling the Backend: a negative
-//     range revision means "current", and a range_end that sorts before key
-//     (other than "\x00") is an empty range.
+//     txns nested deeper than mvcc's MaxTxnDepth. The handler brings back
+//     the lenient etcd rules mvcc does not have, before calling the
+//     Backend: a negative revision of a top-level range reads the current
+//     revision, a negative compaction revision is "compacted", and a
+//     range_end that sorts before key (other than "\x00") is an empty range
+//     in ranges, deletes and compares at any depth.
 //   - Inherited from mvcc, found by the differential test (the generator
 //     steers clear of them; see gen_test.go): etcd 3.4 accepts a compaction
 //     at revision 0 or below until the first real compaction (its compact
@@ -82,10 +84,11 @@
 //     with its request IDs, so a write within one byte of the limit may be
 //     judged differently. Only put and delete are pre-validated before the
 //     size check (empty key, value or lease with ignore_*), as etcd does; a
-//     too large txn is "too large" even when it is also malformed. A body longer than the read cap is refused
-//     without decoding, so its error reports the bytes read instead of the
-//     protobuf size, and a malformed or key-less body that large gets the
-//     size error rather than the decoding error.
+//     too large txn is "too large" even when it is also malformed. A body
+//     longer than the read cap is refused without decoding, so its error
+//     reports the bytes read instead of the protobuf size, and a malformed
+//     or key-less body that large gets the size error rather than the
+//     decoding error.
 //   - No CORS headers and no "Grpc-Metadata-*" headers; no /v3beta/ or
 //     /v3alpha/ aliases. Unknown paths and methods get net/http's plain
 //     404/405, as the gateway does.
