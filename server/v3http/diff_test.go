@@ -121,8 +121,9 @@ func TestDifferentialEtcd(t *testing.T) {
 		want := post(t, c, etcd.ClientURL+req.path, req.body)
 		got := post(t, c, shelf.URL+req.path, req.body)
 		if want != got {
-			t.Fatalf("seed %d (%s), request %d of %d differs:\n  %s\netcd:  %d %s\nshelf: %d %s\nprevious requests:\n%s",
-				seed, etcd.Version, i, n, req, want.status, want.body, got.status, got.body, lastN(history[:i], 8))
+			t.Fatalf("seed %d (%s), request %d of %d differs:\n  %s\netcd:  %d %s\nshelf: %d %s\nprevious requests:\n%s"+
+				"replay: go test ./server/v3http -run 'TestDifferentialEtcd$' -v3http.seed=%d -v3http.requests=%d",
+				seed, etcd.Version, i, n, req, want.status, want.body, got.status, got.body, lastN(history[:i], 8), seed, i+1)
 		}
 		if rev, ok := headerRev(want.body); ok && want.status == http.StatusOK {
 			g.cur = rev
