@@ -219,10 +219,13 @@ func (l *raftLog) appliedTo(i raftpb.Index) {
 	l.applying = max(l.applying, i)
 }
 
+// stableTo marks the log up to (i, t) persisted (see unstable.stableTo).
 func (l *raftLog) stableTo(i raftpb.Index, t raftpb.Term) { l.unstable.stableTo(i, t) }
 
+// stableSnapTo marks the incoming snapshot at i persisted.
 func (l *raftLog) stableSnapTo(i raftpb.Index) { l.unstable.stableSnapTo(i) }
 
+// lastTerm is the term of the last entry (the snapshot's if the log is empty).
 func (l *raftLog) lastTerm() raftpb.Term {
 	t, err := l.term(l.lastIndex())
 	if err != nil {
@@ -292,6 +295,7 @@ func (l *raftLog) maybeCommit(maxIndex raftpb.Index, t raftpb.Term) bool {
 	return false
 }
 
+// termOrZero is term(i), or 0 when i is compacted or beyond the log.
 func (l *raftLog) termOrZero(i raftpb.Index) raftpb.Term {
 	t, err := l.term(i)
 	if err != nil {

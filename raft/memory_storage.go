@@ -96,6 +96,7 @@ func (ms *MemoryStorage) LastIndex() (raftpb.Index, error) {
 	return ms.lastIndexLocked(), nil
 }
 
+// lastIndexLocked is LastIndex; ms.mu must be held.
 func (ms *MemoryStorage) lastIndexLocked() raftpb.Index {
 	return ms.mu.ents[0].Index + raftpb.Index(len(ms.mu.ents)) - 1
 }
@@ -221,6 +222,7 @@ func (ms *MemoryStorage) Append(entries []raftpb.Entry) error {
 	return nil
 }
 
+// cloneConfState deep-copies cs, so that callers never share slices with the storage.
 func cloneConfState(cs raftpb.ConfState) raftpb.ConfState {
 	clone := func(ids []raftpb.NodeID) []raftpb.NodeID {
 		if ids == nil {

@@ -151,10 +151,12 @@ func newRaft(c *Config) (*raft, error) {
 	return r, nil
 }
 
+// hardState is what must survive a crash: term, vote, commit index.
 func (r *raft) hardState() raftpb.HardState {
 	return raftpb.HardState{Term: r.Term, Vote: r.Vote, Commit: r.raftLog.committed}
 }
 
+// softState is the volatile role and leader, reported in Ready when it changes.
 func (r *raft) softState() SoftState { return SoftState{Lead: r.lead, RaftState: r.state} }
 
 // send queues m for the next Ready, stamping From and Term. Vote messages and
@@ -224,14 +226,21 @@ func (r *raft) reset(term raftpb.Term) {
 	r.pendingReadIndexMessages = nil
 }
 
+// resetRandomizedElectionTimeout draws the next election timeout uniformly
+// from [electionTimeout, 2*electionTimeout) from the seeded Config.Rand, so
+// that members rarely time out together (split votes) and a simulation
+// replays exactly.
 func (r *raft) resetRandomizedElectionTimeout() {
 	r.randomizedElectionTimeout = r.electionTimeout + int(r.rand.Uint64()%uint64(r.electionTimeout))
 }
 
+// pastElectionTimeout reports whether a follower or candidate has waited its
+// randomized election timeout without hearing from a leader.
 func (r *raft) pastElectionTimeout() bool {
 	return r.electionElapsed >= r.randomizedElectionTimeout
 }
 
+// becomeFollower follows lead (None if unknown) in term.
 func (r *raft) becomeFollower(term raftpb.Term, lead raftpb.NodeID) {
 	r.step = stepFollower
 	r.reset(term)
@@ -241,6 +250,8 @@ func (r *raft) becomeFollower(term raftpb.Term, lead raftpb.NodeID) {
 	r.logger.Debug("raft: became follower", "id", r.id, "term", r.Term, "lead", lead)
 }
 
+// becomeCandidate starts an election: a new term, with our own vote (both
+// persisted, through Ready's HardState, before any MsgVote is sent).
 func (r *raft) becomeCandidate() {
 	if r.state == StateLeader {
 		panic("raft: invalid transition leader -> candidate")
@@ -266,6 +277,10 @@ func (r *raft) becomePreCandidate() {
 	r.logger.Debug("raft: became pre-candidate", "id", r.id, "term", r.Term)
 }
 
+// becomeLeader takes office: every follower is probed from our last index,
+// our own Match is only what is persisted, and the term's first entry is an
+// EntryEmpty no-op whose commitment commits every earlier entry (a leader
+// cannot commit entries of earlier terms by counting them).
 func (r *raft) becomeLeader() {
 	if r.state == StateFollower {
 		panic("raft: invalid transition follower -> leader")
@@ -350,6 +365,7 @@ func (r *raft) committedEntryInCurrentTerm() bool {
 	return r.raftLog.termOrZero(r.raftLog.committed) == r.Term
 }
 
+// abortLeaderTransfer forgets a transfer in progress; proposals resume.
 func (r *raft) abortLeaderTransfer() { r.leadTransferee = raftpb.None }
 
 // hasUnappliedConfChanges reports whether a committed conf change is not yet

@@ -23,6 +23,7 @@ type readOnly struct {
 	queue   []string
 }
 
+// newReadOnly returns an empty queue of pending reads.
 func newReadOnly(option ReadOnlyOption) *readOnly {
 	return &readOnly{option: option, pending: map[string]*readIndexStatus{}}
 }

@@ -112,6 +112,7 @@ func (r *raft) handleVoteRequest(m raftpb.Message) {
 	r.send(raftpb.Message{To: m.From, Term: r.Term, Type: resp, Reject: true})
 }
 
+// voteRespType is the response type of a (pre-)vote request type.
 func voteRespType(t raftpb.MessageType) raftpb.MessageType {
 	if t == raftpb.MsgPreVote {
 		return raftpb.MsgPreVoteResp

@@ -154,6 +154,7 @@ func (r *raft) handlePropose(m raftpb.Message) error {
 	return nil
 }
 
+// countConfChanges counts the EntryConfChange entries of a proposal.
 func countConfChanges(ents []raftpb.Entry) int {
 	n := 0
 	for i := range ents {
