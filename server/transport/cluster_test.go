@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -193,5 +194,62 @@ func TestRemovePeerClosesBothDirections(t *testing.T) {
 	})
 	if got := len(a.rec.from(2)); got != 0 {
 		t.Errorf("a processed %d messages from a removed peer", got)
+	}
+}
+
+// TestStopUnderLoad: Stop while appends stream between three members and a
+// snapshot is mid-transfer returns, ends every goroutine (checkNoLeaks),
+// makes later calls harmless, and calls no Handler method after returning.
+func TestStopUnderLoad(t *testing.T) {
+	checkNoLeaks(t)
+	nodes := []*node{
+		startNode(t, 1, "127.0.0.1:0", nil),
+		startNode(t, 2, "127.0.0.1:0", nil),
+		startNode(t, 3, "127.0.0.1:0", nil),
+	}
+	mesh(t, nodes...)
+	waitReachable(t, nodes...)
+	nodes[0].tr.SendSnapshot(snapMsg(1, 2), &patternBody{size: 1 << 30}, 1<<30)
+	entry := make([]byte, 16<<10)
+	for i := range 200 {
+		for _, a := range nodes {
+			for _, b := range nodes {
+				if a != b {
+					a.tr.Send([]raftpb.Message{{Type: raftpb.MsgApp, From: a.id, To: b.id, Term: 1, Index: raftpb.Index(i),
+						Entries: []raftpb.Entry{{Term: 1, Index: raftpb.Index(i + 1), Data: entry}}}})
+				}
+			}
+		}
+	}
+	for _, n := range nodes {
+		n.stop()
+	}
+	counts := make([]int, len(nodes))
+	for i, n := range nodes {
+		n.rec.mu.Lock()
+		counts[i] = len(n.rec.msgs) + len(n.rec.snaps) + len(n.rec.unreachable)
+		n.rec.mu.Unlock()
+		n.tr.Send([]raftpb.Message{{Type: raftpb.MsgHeartbeat, From: n.id, To: 1 + n.id%3, Term: 1}})
+		if err := n.tr.AddPeer(9, "127.0.0.1:1"); !errors.Is(err, ErrStopped) {
+			t.Errorf("AddPeer after Stop: %v", err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.tr.Serve(l); !errors.Is(err, ErrStopped) {
+			t.Errorf("Serve after Stop: %v", err)
+		}
+		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve after Stop left its listener open: %v", err)
+		}
+	}
+	for i, n := range nodes {
+		n.rec.mu.Lock()
+		after := len(n.rec.msgs) + len(n.rec.snaps) + len(n.rec.unreachable)
+		n.rec.mu.Unlock()
+		if after != counts[i] {
+			t.Errorf("node %s: Handler called after Stop returned", n.id)
+		}
 	}
 }

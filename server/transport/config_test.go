@@ -47,6 +47,9 @@ func TestConfigValidation(t *testing.T) {
 	if err := tr.UpdatePeer(9, "127.0.0.1:1"); !errors.Is(err, ErrUnknownPeer) {
 		t.Errorf("UpdatePeer(unknown): %v", err)
 	}
+	if err := tr.Serve(nil); !errors.Is(err, ErrConfig) {
+		t.Errorf("Serve(nil): %v", err)
+	}
 	tr.Stop()
 	tr.Stop() // idempotent
 	if err := tr.AddPeer(3, "127.0.0.1:1"); !errors.Is(err, ErrStopped) {

@@ -24,13 +24,16 @@ func (t *Transport) SendSnapshot(m raftpb.Message, body io.ReadCloser, size int6
 	// fail reports a transfer that never started. It runs on the caller's
 	// goroutine, like Send's ReportUnreachable (see Handler).
 	fail := func(err error) {
-		body.Close()
+		if body != nil {
+			body.Close()
+		}
 		t.met.sentFailures.WithLabelValues(peerLabel(m.To)).Inc()
 		t.log.Warn("snapshot not sent", "peer", m.To.String(), "err", err)
 		t.cfg.Handler.ReportSnapshot(m.To, false)
 	}
-	if m.Type != raftpb.MsgSnap || size < 0 {
-		fail(fmt.Errorf("%w: SendSnapshot needs a MsgSnap and a size >= 0, got %s and %d", ErrSnapshot, m.Type, size))
+	if m.Type != raftpb.MsgSnap || m.Snapshot == nil || body == nil || size < 0 {
+		fail(fmt.Errorf("%w: SendSnapshot needs a MsgSnap with Snapshot set, a body and a size >= 0; got %s (snapshot set: %v), body set: %v, size %d",
+			ErrSnapshot, m.Type, m.Snapshot != nil, body != nil, size))
 		return
 	}
 	t.mu.Lock()
@@ -207,7 +210,7 @@ func (t *Transport) readSnapHeader(fr *frameReader, hs handshake) (raftpb.Messag
 	if err := m.Unmarshal(p[k:]); err != nil {
 		return m, 0, fmt.Errorf("%w: header message: %w", ErrSnapshot, err)
 	}
-	if m.Type != raftpb.MsgSnap || m.From != hs.From || m.To != t.cfg.ID {
+	if m.Type != raftpb.MsgSnap || m.Snapshot == nil || m.From != hs.From || m.To != t.cfg.ID {
 		return m, 0, fmt.Errorf("%w: header carries %s %s->%s on the stream from %s to %s", ErrSnapshot, m.Type, m.From, m.To, hs.From, t.cfg.ID)
 	}
 	return m, int64(size), nil

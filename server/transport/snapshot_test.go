@@ -226,6 +226,22 @@ func TestSnapshotFailuresReported(t *testing.T) {
 	if got := metricValue(t, a.reg, "etcd_network_peer_sent_failures_total", "To", "2"); got < 3 {
 		t.Errorf("sent failures to 2 = %v, want >= 3", got)
 	}
+	// Bad arguments fail cleanly, without a panic.
+	for _, bad := range []func(){
+		func() { a.tr.SendSnapshot(withIndex(2, 20), nil, 0) },
+		func() { a.tr.SendSnapshot(raftpb.Message{Type: raftpb.MsgSnap, From: 1, To: 2}, &patternBody{}, 0) },
+		func() { a.tr.SendSnapshot(raftpb.Message{Type: raftpb.MsgApp, From: 1, To: 2}, &patternBody{}, 0) },
+		func() { a.tr.SendSnapshot(withIndex(2, 21), &patternBody{}, -1) },
+	} {
+		bad()
+		a.rec.mu.Lock()
+		got := a.rec.snaps[2]
+		a.rec.snaps[2] = nil
+		a.rec.mu.Unlock()
+		if len(got) != 1 || got[0] {
+			t.Errorf("bad SendSnapshot arguments: reports %v, want one failure", got)
+		}
+	}
 	// A snapshot through Send (no body) still works end to end.
 	a.tr.Send([]raftpb.Message{withIndex(2, 18)})
 	a.rec.wait(t, "Send(MsgSnap)", func(r *recorder) bool { return len(r.snaps[2]) > 0 }, nil)

@@ -185,8 +185,12 @@ func (t *Transport) Send(msgs []raftpb.Message) {
 // Serve accepts peer connections on l until l fails or Stop is called, and
 // handles each on its own goroutine. It blocks; run it on a goroutine of
 // your own. Stop closes l. It returns nil after Stop, ErrStopped if called
-// after Stop, or the accept error that ended it.
+// after Stop (closing l), ErrConfig for a nil l, or the accept error that
+// ended it.
 func (t *Transport) Serve(l net.Listener) error {
+	if l == nil {
+		return fmt.Errorf("%w: Serve needs a listener, got nil", ErrConfig)
+	}
 	t.mu.Lock()
 	if t.mu.stopped {
 		t.mu.Unlock()
