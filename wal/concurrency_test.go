@@ -105,3 +105,42 @@ func TestConcurrentReadersDuringWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConcurrentColdReads has several readers read old entries (evicted
+// from the tail cache, spread over many segments) at once. tidwall/wal
+// mutates its segment cache under a read lock, so the WAL must serialize
+// such reads itself; -race checks it does.
+func TestConcurrentColdReads(t *testing.T) {
+	w := mustOpen(t, t.TempDir(), Options{SegmentSize: 1024, TailCacheBytes: 1, NoSync: true})
+	defer w.Close()
+	for i := raftpb.Index(1); i <= 400; i += 10 {
+		mustSave(t, w, raftpb.HardState{}, ents(i, i+9, 1, "v"))
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			for k := 0; k < 200; k++ {
+				lo := raftpb.Index(1 + (k*37+r*101)%390)
+				got, err := w.Entries(lo, lo+5, 1<<20)
+				if err != nil {
+					errc <- err
+					return
+				}
+				for j, e := range got {
+					if want := fmt.Sprintf("v-%d-1", lo+raftpb.Index(j)); string(e.Data) != want {
+						errc <- fmt.Errorf("entry %d = %q, want %q", e.Index, e.Data, want)
+						return
+					}
+				}
+			}
+		}(r)
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+}

@@ -10,9 +10,11 @@
 // ErrCorrupt for a short record); reads a zero-filled tail as phantom empty
 // records (each 0x00 byte is a valid zero-length record); never fsyncs the
 // directory (segments are created in cycle(), removed and renamed in the
-// truncations); requires every new log to start at index 1; and holds its
-// exclusive lock across the fsync in writeBatch, blocking every reader.
-// This package fixes each point:
+// truncations); requires every new log to start at index 1; holds its
+// exclusive lock across the fsync in writeBatch, blocking every reader; and
+// (found by TestConcurrentColdReads) its Read loads and evicts cached
+// segments under a read lock, so concurrent Reads race. This package fixes
+// each point:
 //
 //   - every record is a Frame with a CRC32C (Castagnoli) over header and
 //     payload;
@@ -30,7 +32,8 @@
 //   - the library runs with NoSync and the WAL fsyncs once per batch,
 //     through its own descriptor of the last segment, so the library's lock
 //     is not held during the fsync; recent entries live in a bounded tail
-//     cache, so most reads never touch the library at all.
+//     cache, so most reads never touch the library at all, and the reads
+//     that do are serialized by our own mutex.
 //
 // # Segment files (the library's format, which we read and repair)
 //

@@ -121,7 +121,12 @@ func (w *WAL) entryLocked(i raftpb.Index) (raftpb.Entry, error) {
 		return e, nil
 	}
 	pos := w.mu.st.slots[i-w.mu.st.base-1].pos
+	// tidwall/wal's Read loads and evicts segments in its cache under a
+	// read lock: two concurrent Reads race (TestConcurrentColdReads).
+	// Serialize them here.
+	w.coldMu.Lock()
 	b, err := w.lib.Read(pos)
+	w.coldMu.Unlock()
 	if err != nil {
 		if errors.Is(err, tidwal.ErrNotFound) {
 			return raftpb.Entry{}, fmt.Errorf("%w: entry %d (record %d) is gone from the segments", ErrCompacted, i, pos)

@@ -24,9 +24,10 @@ import (
 // kernel). Reads served from the tail cache or the in-memory index never
 // wait on the disk.
 //
-// Lock order: w.mu before the library's internal lock. The writer never
-// holds w.mu while calling into the library, so a reader holding w.mu.RLock
-// that waits for the library (a cold read during an fsync) cannot deadlock.
+// Lock order: w.mu, then w.coldMu, then the library's internal lock. The
+// writer never holds w.mu while calling into the library and never takes
+// coldMu, so a reader holding w.mu.RLock that waits for the library cannot
+// deadlock it.
 type WAL struct {
 	dir  string
 	opts Options
@@ -47,6 +48,10 @@ type WAL struct {
 	bounds    []int        // reused frame boundaries in encBuf
 	frames    []Frame      // reused frame list of Save
 	batch     tidwal.Batch // reused library batch
+
+	// coldMu serializes reads through the library (lib.Read is not safe
+	// for concurrent use, see entryLocked). Readers only.
+	coldMu sync.Mutex
 
 	// mu guards the fields below. The writer writes them under mu.Lock and
 	// may read them without locking (it is their only writer); readers
