@@ -45,13 +45,16 @@ type rcluster struct {
 	leaders map[raftpb.Term]raftpb.NodeID
 	nextP   int
 	stats   *rstats
+	// reads maps a ReadIndex context to the highest index applied anywhere
+	// when the read was issued: the answer must not be below it.
+	reads map[string]raftpb.Index
 }
 
 // rstats shows the test is not vacuous (logged with -v).
-type rstats struct{ applied, snapshots, confChanges, crashes, terms int }
+type rstats struct{ applied, snapshots, confChanges, crashes, terms, reads int }
 
 func newRCluster(t *testing.T, seed uint64, voters, spares int) *rcluster {
-	c := &rcluster{t: t, seed: seed, stats: &rstats{}, rng: rand.New(rand.NewPCG(seed, 99)), async: seed%2 == 1,
+	c := &rcluster{t: t, seed: seed, stats: &rstats{}, reads: map[string]raftpb.Index{}, rng: rand.New(rand.NewPCG(seed, 99)), async: seed%2 == 1,
 		cut: map[[2]raftpb.NodeID]bool{}, leaders: map[raftpb.Term]raftpb.NodeID{}}
 	ids := make([]raftpb.NodeID, voters)
 	for i := range ids {
@@ -135,6 +138,17 @@ func (c *rcluster) persist(nd *rnode) {
 		must(nd.ms.SetHardState(rd.HardState))
 	}
 	c.net = append(c.net, nd.held...)
+	for _, rs := range rd.ReadStates {
+		floor, ok := c.reads[string(rs.RequestCtx)]
+		if !ok {
+			c.fail("member %d got a ReadState for unknown ctx %q", nd.id, rs.RequestCtx)
+		}
+		if rs.Index < floor {
+			c.fail("linearizability: read %q answered at index %d, but index %d was applied before it was issued",
+				rs.RequestCtx, rs.Index, floor)
+		}
+		c.stats.reads++
+	}
 	for _, e := range rd.CommittedEntries {
 		if e.Index != nd.appIdx+1 {
 			c.fail("member %d applies %d after %d", nd.id, e.Index, nd.appIdx)
@@ -259,7 +273,13 @@ func (c *rcluster) faultStep() {
 		}
 	case r < 0.98:
 		if up {
-			nd.rn.ReadIndex([]byte(fmt.Sprintf("r%d", c.rng.Uint64())))
+			ctx := fmt.Sprintf("r%d", c.rng.Uint64())
+			var floor raftpb.Index
+			for _, o := range c.nodes {
+				floor = max(floor, o.appIdx)
+			}
+			c.reads[ctx] = floor
+			nd.rn.ReadIndex([]byte(ctx))
 		}
 	case r < 0.985:
 		if up {
@@ -296,10 +316,11 @@ func TestRandomizedCluster(t *testing.T) {
 		total.confChanges += s.confChanges
 		total.crashes += s.crashes
 		total.terms += len(c.leaders)
+		total.reads += s.reads
 	}
-	t.Logf("%d seeds: %d entries applied, %d snapshots installed, %d conf changes applied, %d crashes, %d terms with a leader",
-		seeds, total.applied, total.snapshots, total.confChanges, total.crashes, total.terms)
-	if seeds >= 20 && (total.snapshots == 0 || total.confChanges == 0 || total.crashes == 0) {
+	t.Logf("%d seeds: %d entries applied, %d snapshots installed, %d conf changes applied, %d crashes, %d terms with a leader, %d reads checked",
+		seeds, total.applied, total.snapshots, total.confChanges, total.crashes, total.terms, total.reads)
+	if seeds >= 20 && (total.snapshots == 0 || total.confChanges == 0 || total.crashes == 0 || total.reads == 0) {
 		t.Fatalf("the randomized test is vacuous: %+v", total)
 	}
 }
