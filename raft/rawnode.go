@@ -114,7 +114,8 @@ func (rn *RawNode) Step(m raftpb.Message) error {
 // ReadState carrying rctx in a later Ready. Give every request its own,
 // unique rctx across the whole group (never reuse one across retries: a
 // context still pending on the leader is ignored). The request is silently
-// dropped if there is no leader; retry with a new rctx.
+// dropped if there is no leader, and pending requests are dropped when
+// leadership changes; retry with a new rctx after a timeout.
 func (rn *RawNode) ReadIndex(rctx []byte) {
 	_ = rn.raft.Step(raftpb.Message{Type: raftpb.MsgReadIndex, From: rn.raft.id, Context: rctx})
 }

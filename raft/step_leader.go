@@ -70,7 +70,7 @@ func stepLeader(r *raft, m raftpb.Message) error {
 		// leader's leadership at the time the read arrived; once a quorum
 		// of voters acked it, that read and every one queued before it
 		// are answered.
-		if r.readOnlyOption != ReadOnlySafe || len(m.Context) == 0 {
+		if len(m.Context) == 0 {
 			return nil
 		}
 		if r.trk.Voters.VoteResult(r.readOnly.recvAck(m.From, m.Context)) != quorum.VoteWon {
@@ -309,9 +309,12 @@ func (r *raft) releasePendingReadIndexMessages() {
 
 // serveReadIndex answers a ReadIndex request at the current commit index:
 // at once on a single-voter group or with a lease (ReadOnlyLeaseBased),
-// otherwise after a heartbeat round acknowledged by a quorum.
+// otherwise after a heartbeat round acknowledged by a quorum. During a
+// leadership transfer the lease is void (the transferee may win an election
+// inside it), so reads take the heartbeat round then too.
 func (r *raft) serveReadIndex(m raftpb.Message) {
-	if r.trk.IsSingleton() || r.readOnlyOption == ReadOnlyLeaseBased {
+	lease := r.readOnlyOption == ReadOnlyLeaseBased && r.leadTransferee == raftpb.None
+	if r.trk.IsSingleton() || lease {
 		r.respondReadIndex(m, r.raftLog.committed)
 		return
 	}
