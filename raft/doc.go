@@ -51,6 +51,13 @@
 //     in one step is refused (remove it, then add it as a learner).
 //   - Between Ready and Advance, HasReady is false and Ready returns an empty
 //     Ready; inputs (Step, Tick, Propose, ...) are still accepted.
+//   - NewRawNode re-applies the conf changes between the storage's snapshot
+//     and Config.Applied (InitialState's ConfState is the snapshot's).
+//   - A follower stuck in StateSnapshot without news for an election timeout
+//     is probed again (ReportSnapshot is recommended, not required).
+//   - RawNode.Step refuses structurally impossible messages
+//     (ErrInvalidMessage) instead of panicking on them.
+//   - Lease-based reads are not served during a leadership transfer.
 //
 // # Subpackages
 //
