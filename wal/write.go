@@ -52,7 +52,12 @@ func (w *WAL) Save(hs raftpb.HardState, ents []raftpb.Entry) error {
 		return nil
 	}
 	frames := w.frames[:0]
-	defer func() { clear(frames); w.frames = frames[:0] }()
+	defer func() {
+		clear(frames) // drop references to the caller's data
+		if cap(frames) <= 4096 {
+			w.frames = frames[:0]
+		}
+	}()
 	for _, e := range ents {
 		f, err := entryFrame(e)
 		if err != nil {
