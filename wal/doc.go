@@ -101,6 +101,17 @@
 // retried: after a failed fsync the kernel may have dropped the dirty
 // pages, and a second fsync that succeeds proves nothing.
 //
+// # Use by the raft driver
+//
+// Per Ready, in the driver's single writer goroutine: if the Ready carries
+// a snapshot, persist it (snapshot/) and call ResetTo(snap.Index,
+// snap.Term); then Save(rd.HardState, rd.Entries) (one fsync, none for a
+// commit-only move) before sending the messages that depend on it. After
+// writing a snapshot at index i, CompactTo(i) bounds the log. A storage
+// adapter for raft maps Entries/Term/FirstIndex/LastIndex and the sentinels
+// ErrCompacted/ErrUnavailable to raft's; any other error from them, and
+// any error from a write, means the member must stop.
+//
 // # Concurrency
 //
 // One writer goroutine (Save, TruncateBack, CompactTo, ResetTo, Close) and
