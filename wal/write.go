@@ -387,7 +387,9 @@ func (w *WAL) failLocked(cause error) error {
 	w.log.Error("wal failed; every later call will return this error", "err", cause)
 	w.m.unregister()
 	// Release the directory so a restarted WAL can open it; the abandoned
-	// library is never called again.
+	// library is never called again. Closing our own descriptor does not
+	// fsync.
 	w.unlock()
+	w.closeTail()
 	return w.mu.err
 }
