@@ -44,6 +44,8 @@ type network struct {
 	long     int
 	cut      map[link]bool
 	inflight []envelope
+	// dueBuf is reused by due (its result is valid until the next call).
+	dueBuf []envelope
 }
 
 func newNetwork(rng *rand.Rand, p *profile) *network {
@@ -88,9 +90,9 @@ func (n *network) delay() int {
 }
 
 // due removes and returns, in random order, the envelopes deliverable at
-// step now.
+// step now. The result is valid until the next call.
 func (n *network) due(now int) []envelope {
-	var out []envelope
+	out := n.dueBuf[:0]
 	kept := n.inflight[:0]
 	for _, e := range n.inflight {
 		if e.at <= now {
@@ -102,6 +104,7 @@ func (n *network) due(now int) []envelope {
 	clear(n.inflight[len(kept):])
 	n.inflight = kept
 	n.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	n.dueBuf = out
 	return out
 }
 

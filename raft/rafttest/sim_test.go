@@ -25,7 +25,7 @@ var (
 // shortSeeds (for the race detector).
 const (
 	defaultSeeds = 2000
-	shortSeeds   = 200
+	shortSeeds   = 100
 )
 
 // nodesFor returns the cluster size for seed.
