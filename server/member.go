@@ -42,10 +42,20 @@ type Server struct {
 	tr      *peerTransport
 	m       *metrics
 
-	propc    chan proposal
-	recvc    chan raftpb.Message
-	readc    chan readIndexRequest
-	reportc  chan report
+	propc   chan proposal
+	recvc   chan raftpb.Message
+	readc   chan readIndexRequest
+	reportc chan report
+	// snapReports holds snapshot outcomes for the raft loop; unlike
+	// unreachable reports they must never be dropped (raft would wait on
+	// that follower forever), and they may be made from inside the raft
+	// loop itself (the transport may report synchronously), so they are
+	// recorded under a mutex and the loop is kicked through snapKick.
+	snapReports struct {
+		sync.Mutex
+		m map[raftpb.NodeID]bool
+	}
+	snapKick chan struct{}
 	snapc    chan snapDone
 	stopc    chan struct{}
 	donec    chan struct{}
@@ -93,11 +103,9 @@ type readIndexRequest struct {
 	batch *readBatch
 }
 
-// report is transport feedback for the raft loop.
+// report says a message to id was lost (transport feedback).
 type report struct {
-	id       raftpb.NodeID
-	snapshot bool
-	ok       bool
+	id raftpb.NodeID
 }
 
 // New opens (or creates) the member's data directory, restores the newest
@@ -126,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		recvc:     make(chan raftpb.Message, 4096),
 		readc:     make(chan readIndexRequest, 64),
 		reportc:   make(chan report, 256),
+		snapKick:  make(chan struct{}, 1),
 		snapc:     make(chan snapDone, 1),
 		stopc:     make(chan struct{}),
 		donec:     make(chan struct{}),

@@ -53,15 +53,9 @@ func (s *Server) run() {
 			s.readCtxs[string(r.ctx)] = r.batch
 			s.rn.ReadIndex(r.ctx)
 		case r := <-s.reportc:
-			if r.snapshot {
-				status := raft.SnapshotFinish
-				if !r.ok {
-					status = raft.SnapshotFailure
-				}
-				s.rn.ReportSnapshot(r.id, status)
-			} else {
-				s.rn.ReportUnreachable(r.id)
-			}
+			s.rn.ReportUnreachable(r.id)
+		case <-s.snapKick:
+			s.deliverSnapshotReports()
 		case d := <-s.snapc:
 			s.snapshotDone(d)
 		case <-s.stopc:

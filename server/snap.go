@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shelf-kv/shelf/mvcc"
+	"github.com/shelf-kv/shelf/raft"
 	"github.com/shelf-kv/shelf/raft/raftpb"
 	"github.com/shelf-kv/shelf/snapshot"
 )
@@ -206,9 +207,31 @@ func (s *Server) sendSnapshot(m raftpb.Message) {
 }
 
 func (s *Server) reportSnapshot(id raftpb.NodeID, ok bool) {
+	s.snapReports.Lock()
+	if s.snapReports.m == nil {
+		s.snapReports.m = make(map[raftpb.NodeID]bool)
+	}
+	s.snapReports.m[id] = ok
+	s.snapReports.Unlock()
 	select {
-	case s.reportc <- report{id: id, snapshot: true, ok: ok}:
-	default:
+	case s.snapKick <- struct{}{}:
+	default: // a kick is already pending; it will see this report
+	}
+}
+
+// deliverSnapshotReports hands every recorded snapshot outcome to raft. It
+// runs on the raft loop.
+func (s *Server) deliverSnapshotReports() {
+	s.snapReports.Lock()
+	m := s.snapReports.m
+	s.snapReports.m = nil
+	s.snapReports.Unlock()
+	for id, ok := range m {
+		status := raft.SnapshotFinish
+		if !ok {
+			status = raft.SnapshotFailure
+		}
+		s.rn.ReportSnapshot(id, status)
 	}
 }
 

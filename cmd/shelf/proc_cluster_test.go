@@ -184,8 +184,14 @@ func TestProcLearnerPromotedThenMemberRemoved(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the removed member's process did not exit")
 	}
-	if err := putKV(c.procs[0].client, "lrn/after", "ok"); err != nil {
-		t.Fatal(err)
+	// If the removed member was the leader, a put sent before the others
+	// noticed may be lost with it (its outcome is unknown to the client,
+	// as in etcd): retry, as a client does.
+	deadline = time.Now().Add(30 * time.Second)
+	for err := putKV(c.procs[0].client, "lrn/after", "ok"); err != nil; err = putKV(c.procs[0].client, "lrn/after", "ok") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no write accepted within 30s of the removal: %v", err)
+		}
 	}
 	if v, _, err := getKV(np.client, "lrn/after", false); err != nil || v != "ok" {
 		t.Fatalf("after removal the new member reads %q, %v", v, err)
