@@ -135,6 +135,14 @@ func (s *Server) proposeAndWait(ctx context.Context, req *request) (any, error) 
 	if err := s.Err(); err != nil {
 		return nil, ErrStopped
 	}
+	if req.Put != nil || (req.Txn != nil && !txnReadOnly(req.Txn)) || req.LeaseGrant != nil {
+		// etcd's quota: once the keyspace is over --quota-backend-bytes,
+		// writes that can grow it are refused; deletes, compaction and
+		// lease revocation still go through so space can be reclaimed.
+		if s.Store().Status().SizeInUse > s.cfg.QuotaBackendBytes {
+			return nil, ErrNoSpace
+		}
+	}
 	req.ID = s.reqID.Add(1)
 	data, err := req.encode()
 	if err != nil {
