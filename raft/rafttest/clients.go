@@ -115,6 +115,10 @@ func (s *sim) readIndex(n *node) {
 	s.readSeq++
 	ctx := "r" + strconv.FormatUint(s.readSeq, 10)
 	s.reads[ctx] = readReq{node: n.id, minIndex: s.maxAck, step: s.step}
+	if s.opts.LocalReads {
+		s.readAnswered(n, raft.ReadState{Index: n.hs.Commit, RequestCtx: []byte(ctx)})
+		return
+	}
 	n.rn.ReadIndex([]byte(ctx))
 }
 

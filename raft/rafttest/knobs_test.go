@@ -26,6 +26,7 @@ var injectedBugs = []struct {
 	{"CommitPreviousTermByCount", 45, func(o *Options) { o.Knobs = raft.TestingKnobs{CommitPreviousTermByCount: true} }},
 	{"IgnoreLogUpToDate", 1, func(o *Options) { o.Knobs = raft.TestingKnobs{IgnoreLogUpToDate: true} }},
 	{"AckBeforePersist", 119, func(o *Options) { o.AckBeforePersist = true }},
+	{"LocalReads", 2, func(o *Options) { o.LocalReads = true }},
 }
 
 // isSafety reports whether f broke a safety invariant (not liveness, which

@@ -25,6 +25,10 @@ type Options struct {
 	// AckBeforePersist injects the classic driver bug: every member sends all
 	// of a Ready's messages (MsgAppResp, MsgVoteResp, ...) before its fsync.
 	AckBeforePersist bool
+	// LocalReads injects a read bug: ReadIndex is answered at once with the
+	// member's own commit index (a serializable read passed off as
+	// linearizable).
+	LocalReads bool
 	// TraceLen is how many recent events a failure report shows. 0 means 60.
 	TraceLen int
 	// Verbose, if non-nil, receives every event as it happens (-sim.v).

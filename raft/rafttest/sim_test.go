@@ -14,7 +14,8 @@ import (
 // Flags of the simulation. `make sim SEEDS=N` runs
 // `go test -count=1 -timeout 0 -run TestSimulation ./raft/... -sim.seeds=N`.
 var (
-	flagSeeds = flag.Int("sim.seeds", defaultSeeds, "TestSimulation: number of seeds to run (seeds 1..N)")
+	flagSeeds = flag.Int("sim.seeds", defaultSeeds, "TestSimulation: number of seeds to run (seeds first..first+N-1)")
+	flagFirst = flag.Uint64("sim.first", 1, "TestSimulation: first seed of the range")
 	flagSeed  = flag.Int64("sim.seed", -1, "replay this one seed (>= 0) in TestSimulation / TestCheckerCatches")
 	flagNodes = flag.Int("sim.nodes", 0, "initial voters; 0 alternates 3 (odd seeds) and 5 (even seeds)")
 	flagSteps = flag.Int("sim.steps", 0, fmt.Sprintf("fault-phase steps per seed (0 = %d)", DefaultSteps))
@@ -144,7 +145,7 @@ func TestSimulation(t *testing.T) {
 	if testing.Short() && n == defaultSeeds {
 		n = shortSeeds
 	}
-	failures, runs, st := runSeeds(1, uint64(n), false, baseOptions)
+	failures, runs, st := runSeeds(*flagFirst, *flagFirst+uint64(n)-1, false, baseOptions)
 	t.Logf("%d seeds run, %d failed; totals: %d proposals (%d acknowledged), %d reads checked, %d crashes, %d membership changes, %d snapshots",
 		runs, len(failures), st.Proposals, st.Acked, st.Reads, st.Crashes, st.ConfChanges, st.Snapshots)
 	const show = 3
