@@ -149,6 +149,11 @@ func (n *node) takeReady() {
 	leader := n.state == raft.StateLeader
 	prev := n.hs
 	n.checkReady(&rd, prev)
+	// The checker attributes what this Ready commits to the member's new
+	// term, so n.hs moves first; the disk is written in contract order below.
+	if !rd.HardState.IsEmpty() {
+		n.hs = rd.HardState
+	}
 
 	if !rd.Snapshot.IsEmpty() {
 		meta := rd.Snapshot.Metadata
@@ -178,7 +183,6 @@ func (n *node) takeReady() {
 			s.failf(InvLibrary, "member %d: %v", n.id, err)
 			return
 		}
-		n.hs = rd.HardState
 		if n.hs.Commit > prev.Commit {
 			s.chk.commitAdvanced(n, prev.Commit, n.hs.Commit)
 		}
