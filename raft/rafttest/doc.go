@@ -42,7 +42,33 @@
 // after the snapshot. A member added by a membership change comes into
 // existence (empty storage) when the change is first applied anywhere.
 //
-// Nothing in this package (outside _test.go files) imports "testing"; the
-// tests in sim_test.go turn flags (-sim.seeds, -sim.seed, -sim.nodes,
-// -sim.steps, -sim.v) into Options.
+// Faults and operations are drawn per seed (options.go: drawProfile): message
+// loss, duplication, delay and long-tail delay, slow networks, symmetric and
+// one-way partitions, leader isolation (also right after an election, which
+// produces Figure 8 histories), crashes (leader-targeted, quick restarts),
+// slow fsyncs, client proposals and ReadIndex reads, membership changes
+// (learner, promotion, voter, removal of voters including the leader), leader
+// transfers, snapshots with compaction, and raft configurations (PreVote,
+// CheckQuorum, AutoPromoteLearners, one-entry messages, small inflight
+// windows, an uncommitted cap). After the fault phase comes the settle phase:
+// every fault heals, every member restarts, and liveness is required.
+//
+// Invariants (checker.go, Inv* constants): election safety across all
+// history, log matching on persisted logs, leader completeness, state machine
+// safety (and equal membership from equal conf changes), vote safety, commit
+// monotonicity, the library's half of the durability contract (MustSync,
+// CommittedEntries already persisted), in-order application, linearizable
+// ReadIndex, every acknowledged write applied by every member, and liveness.
+//
+// Nothing in this package (outside _test.go files) imports "testing". The
+// tests turn flags into Options:
+//
+//	go test ./raft/rafttest                         # 2,000 seeds, 3 and 5 members
+//	go test ./raft/rafttest -run '^TestSimulation$' -sim.seeds=20000 [-sim.first=S]
+//	go test ./raft/rafttest -run '^TestSimulation$' -sim.seed=S -sim.nodes=N -v [-sim.v] [-sim.steps=K]
+//
+// TestCheckerCatches switches on, one at a time, the library's TestingKnobs
+// and the driver's injected bugs (AckBeforePersist, LocalReads) and shows the
+// checker catches each; TestRegressionSeeds and TestRegressionStress replay
+// the seeds and seed families that once found library bugs.
 package rafttest
