@@ -54,20 +54,12 @@ func (s *Server) linearizableWait(ctx context.Context) error {
 
 // Put writes a key through raft and returns once it is applied here.
 func (s *Server) Put(ctx context.Context, r *mvcc.PutRequest) (*mvcc.PutResponse, error) {
-	resp, err := s.proposeAndWait(ctx, &request{Put: r})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*mvcc.PutResponse), nil
+	return proposeAs[*mvcc.PutResponse](ctx, s, &request{Put: r})
 }
 
 // DeleteRange deletes keys through raft.
 func (s *Server) DeleteRange(ctx context.Context, r *mvcc.DeleteRangeRequest) (*mvcc.DeleteRangeResponse, error) {
-	resp, err := s.proposeAndWait(ctx, &request{DeleteRange: r})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*mvcc.DeleteRangeResponse), nil
+	return proposeAs[*mvcc.DeleteRangeResponse](ctx, s, &request{DeleteRange: r})
 }
 
 // Txn runs a transaction: a read-only one like a linearizable read, any
@@ -79,20 +71,12 @@ func (s *Server) Txn(ctx context.Context, r *mvcc.TxnRequest) (*mvcc.TxnResponse
 		}
 		return s.Store().ReadTxn(r)
 	}
-	resp, err := s.proposeAndWait(ctx, &request{Txn: r})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*mvcc.TxnResponse), nil
+	return proposeAs[*mvcc.TxnResponse](ctx, s, &request{Txn: r})
 }
 
 // Compact compacts the keyspace at rev on every member.
 func (s *Server) Compact(ctx context.Context, rev int64) (*mvcc.CompactResponse, error) {
-	resp, err := s.proposeAndWait(ctx, &request{Compact: &compactRequest{Revision: rev}})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*mvcc.CompactResponse), nil
+	return proposeAs[*mvcc.CompactResponse](ctx, s, &request{Compact: &compactRequest{Revision: rev}})
 }
 
 // LeaseGrant grants a lease; id 0 picks a fresh one. ttl is raised to the
@@ -107,20 +91,12 @@ func (s *Server) LeaseGrant(ctx context.Context, id, ttl int64) (*mvcc.LeaseGran
 	for id == 0 {
 		id = int64(s.reqID.Add(1) & (1<<63 - 1))
 	}
-	resp, err := s.proposeAndWait(ctx, &request{LeaseGrant: &leaseGrantRequest{ID: id, TTL: ttl}})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*mvcc.LeaseGrantResponse), nil
+	return proposeAs[*mvcc.LeaseGrantResponse](ctx, s, &request{LeaseGrant: &leaseGrantRequest{ID: id, TTL: ttl}})
 }
 
 // LeaseRevoke revokes a lease and deletes its keys in one revision.
 func (s *Server) LeaseRevoke(ctx context.Context, id int64) (*mvcc.LeaseRevokeResponse, error) {
-	resp, err := s.proposeAndWait(ctx, &request{LeaseRevoke: &leaseRevokeRequest{ID: id}})
-	if err != nil {
-		return nil, err
-	}
-	return resp.(*mvcc.LeaseRevokeResponse), nil
+	return proposeAs[*mvcc.LeaseRevokeResponse](ctx, s, &request{LeaseRevoke: &leaseRevokeRequest{ID: id}})
 }
 
 // minLeaseTTL is etcd's: 1.5 election timeouts, rounded up to a second.
@@ -151,39 +127,55 @@ func (s *Server) proposeAndWait(ctx context.Context, req *request) (any, error) 
 	if len(data) > s.cfg.MaxRequestBytes+1024 {
 		return nil, ErrRequestTooLarge
 	}
+	return s.submit(ctx, req.ID, proposal{data: data})
+}
+
+// submit hands p to the raft loop and waits until the entry carrying
+// request id is applied here, returning what applying it produced. Raft's
+// refusal (no leader, a pending membership change...) comes back at once;
+// a proposal lost with a leader times out.
+func (s *Server) submit(ctx context.Context, id uint64, p proposal) (any, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	ch := s.waits.register(req.ID)
-	errc := make(chan error, 1)
-	select {
-	case s.propc <- proposal{data: data, errc: errc}:
-	case <-ctx.Done():
-		s.waits.cancel(req.ID)
-		return nil, ErrTimeout
-	case <-s.stopc:
-		s.waits.cancel(req.ID)
-		return nil, ErrStopped
+	ch := s.waits.register(id)
+	p.errc = make(chan error, 1)
+	fail := func(err error) (any, error) {
+		s.waits.cancel(id)
+		return nil, err
 	}
 	select {
-	case err := <-errc:
+	case s.propc <- p:
+	case <-ctx.Done():
+		return fail(ErrTimeout)
+	case <-s.stopc:
+		return fail(ErrStopped)
+	}
+	select {
+	case err := <-p.errc:
 		if err != nil {
-			s.waits.cancel(req.ID)
-			return nil, err
+			return fail(err)
 		}
 	case <-s.stopc:
-		s.waits.cancel(req.ID)
-		return nil, ErrStopped
+		return fail(ErrStopped)
 	}
 	select {
 	case r := <-ch:
 		return r.resp, r.err
 	case <-ctx.Done():
-		s.waits.cancel(req.ID)
-		return nil, ErrTimeout
+		return fail(ErrTimeout)
 	case <-s.stopc:
-		s.waits.cancel(req.ID)
-		return nil, ErrStopped
+		return fail(ErrStopped)
 	}
+}
+
+// proposeAs is proposeAndWait with the response typed.
+func proposeAs[T any](ctx context.Context, s *Server, req *request) (T, error) {
+	var zero T
+	resp, err := s.proposeAndWait(ctx, req)
+	if err != nil {
+		return zero, err
+	}
+	return resp.(T), nil
 }
 
 // txnReadOnly reports whether r (and every nested txn) only reads.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/shelf-kv/shelf/raft"
@@ -115,33 +114,8 @@ func (s *Server) proposeConfChangeAndWait(ctx context.Context, typ raftpb.ConfCh
 		return err
 	}
 	cc := raftpb.ConfChange{Type: typ, NodeID: m.ID, Context: cctx}
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
-	ch := s.waits.register(id)
-	errc := make(chan error, 1)
-	select {
-	case s.propc <- proposal{cc: &cc, errc: errc}:
-	case <-ctx.Done():
-		s.waits.cancel(id)
-		return ErrTimeout
-	case <-s.stopc:
-		s.waits.cancel(id)
-		return ErrStopped
-	}
-	if err := <-errc; err != nil {
-		s.waits.cancel(id)
-		return err
-	}
-	select {
-	case r := <-ch:
-		return r.err
-	case <-ctx.Done():
-		s.waits.cancel(id)
-		return ErrTimeout
-	case <-s.stopc:
-		s.waits.cancel(id)
-		return ErrStopped
-	}
+	_, err = s.submit(ctx, id, proposal{cc: &cc})
+	return err
 }
 
 // mapConfChangeErr turns raft's refusals of a membership change into
@@ -151,18 +125,6 @@ func mapConfChangeErr(err error) error {
 		return ErrConfChangePending
 	}
 	return mapProposeErr(err)
-}
-
-// learnerIDs returns the IDs of the learners, sorted.
-func learnerIDs(ms []memberInfo) []raftpb.NodeID {
-	var out []raftpb.NodeID
-	for _, m := range ms {
-		if m.IsLearner {
-			out = append(out, m.ID)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
 
 // publishLoop proposes this member's name and client URLs until the cluster
