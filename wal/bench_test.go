@@ -63,6 +63,8 @@ func benchSave(b *testing.B, o Options, batch int) {
 // classes (see doc.go): the added fsync latency dominates at batch=1 and is
 // shared by 100 entries at batch=100. network (100ms per fsync) is left out
 // to keep `make bench` short; run it with -bench 'SaveProfile/network'.
+// With -wal.bench.nosync the profile latency replaces the real fsync: a
+// pure emulation of the disk class, whatever the host's disk.
 func BenchmarkSaveProfile(b *testing.B) {
 	for _, p := range []DiskProfile{ProfileNVMe, ProfileSSD, ProfileHDD, ProfileNetwork} {
 		for _, batch := range []int{1, 100} {
@@ -70,7 +72,7 @@ func BenchmarkSaveProfile(b *testing.B) {
 			if p == ProfileNetwork && !strings.Contains(benchFilter(), "network") {
 				continue
 			}
-			b.Run(name, func(b *testing.B) { benchSave(b, Options{DiskProfile: p}, batch) })
+			b.Run(name, func(b *testing.B) { benchSave(b, Options{DiskProfile: p, NoSync: *benchNoSync}, batch) })
 		}
 	}
 }

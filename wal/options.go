@@ -62,7 +62,10 @@ type Options struct {
 	Metrics prometheus.Registerer
 
 	// NoSync skips every fsync (file and directory). Only for benchmarks
-	// and tests that do not care about durability. Default false.
+	// and tests that do not care about durability. With a DiskProfile
+	// other than real, each skipped data fsync still waits the profile's
+	// latency and is counted: a pure emulation of that disk class,
+	// independent of the host's disk. Default false.
 	NoSync bool
 
 	// FsyncHook is a TEST-ONLY error-injection seam. If set, it is called

@@ -101,3 +101,22 @@ func TestProfileLatencyIsCountedInHistogram(t *testing.T) {
 	w2 := mustOpen(t, t.TempDir(), Options{Metrics: reg})
 	w2.Close()
 }
+
+func TestNoSyncWithProfileEmulatesOnly(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(0, 0)}
+	hooked := 0
+	w := mustOpen(t, t.TempDir(), Options{NoSync: true, DiskProfile: ProfileSSD, Clock: clk,
+		FsyncHook: func(string) error { hooked++; return nil }})
+	defer w.Close()
+	for i := raftpb.Index(1); i <= 5; i++ {
+		mustSave(t, w, raftpb.HardState{}, ents(i, i, 1, "a"))
+	}
+	if hooked != 0 || len(clk.slept) != 5 || w.Stats().Fsyncs != 5 {
+		t.Fatalf("hook calls %d (want 0: no real fsync), sleeps %d and fsyncs %d (want 5 emulated)", hooked, len(clk.slept), w.Stats().Fsyncs)
+	}
+	for _, d := range clk.slept {
+		if d < 750*time.Microsecond || d > 1250*time.Microsecond {
+			t.Fatalf("ssd delay %v outside 1ms ± 250µs", d)
+		}
+	}
+}

@@ -340,15 +340,17 @@ func (w *WAL) willRoll(bounds []int) bool {
 	return rolled
 }
 
-// syncData fsyncs the last segment, then waits out the
-// disk profile's emulated latency. The whole (real + emulated) time is
-// observed in the fsync histogram.
+// syncData fsyncs the last segment, then waits out the disk profile's
+// emulated latency. The whole (real + emulated) time is observed in the
+// fsync histogram. With NoSync, only a non-real profile's latency remains
+// (a pure emulation, independent of the host's disk).
 func (w *WAL) syncData() error {
-	if w.opts.NoSync {
+	emulateOnly := w.opts.NoSync
+	if emulateOnly && w.opts.DiskProfile == ProfileReal {
 		return nil
 	}
 	start := w.opts.Clock.Now()
-	if h := w.opts.FsyncHook; h != nil {
+	if h := w.opts.FsyncHook; h != nil && !emulateOnly {
 		if err := h(w.tailName); err != nil {
 			return fmt.Errorf("fsync %s: %w", w.tailName, err)
 		}
@@ -356,8 +358,10 @@ func (w *WAL) syncData() error {
 	// fsync through our own handle, not lib.Sync: the library would hold
 	// its exclusive lock for the whole fsync and stall every cold read.
 	// fsync(2) flushes the file (the inode), whichever descriptor wrote.
-	if err := w.tailFile.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", w.tailName, err)
+	if !emulateOnly {
+		if err := w.tailFile.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", w.tailName, err)
+		}
 	}
 	if d := w.opts.DiskProfile.delay(w.rng); d > 0 {
 		w.opts.Clock.Sleep(d)
