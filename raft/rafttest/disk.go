@@ -2,6 +2,7 @@ package rafttest
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shelf-kv/shelf/raft"
 	"github.com/shelf-kv/shelf/raft/raftpb"
@@ -52,6 +53,41 @@ func (im *image) termAt(i raftpb.Index) (raftpb.Term, bool) {
 	return 0, false
 }
 
+// installSnapshot replaces the log with snap (state machine hash hash).
+func (im *image) installSnapshot(snap raftpb.Snapshot, hash uint64) {
+	im.snap = snap
+	im.base, im.baseTerm, im.baseChain = snap.Metadata.Index, snap.Metadata.Term, hash
+	im.ents, im.chain = nil, nil
+}
+
+// appendEntries writes validated, contiguous ents (first index in
+// base+1..last+1), truncating a conflicting tail; it returns the index in
+// chain of the first new entry.
+func (im *image) appendEntries(ents []raftpb.Entry) int {
+	first := ents[0].Index
+	keep := int(first - im.base - 1)
+	prev, _ := im.chainAt(first - 1)
+	if keep < len(im.ents) {
+		im.ents, im.chain = im.ents[:keep:keep], im.chain[:keep:keep]
+	}
+	start := len(im.chain)
+	for k := range ents {
+		prev = chainNext(prev, &ents[k])
+		im.chain = append(im.chain, prev)
+	}
+	im.ents = append(im.ents, ents...)
+	return start
+}
+
+// diskOp is one write not yet fsynced, kept so that a crash can persist a
+// prefix of them (a torn tail).
+type diskOp struct {
+	snap *raftpb.Snapshot
+	hash uint64
+	ents []raftpb.Entry
+	hs   raftpb.HardState
+}
+
 // disk is a member's simulated storage. Writes go to the written image and
 // to mem (the raft.MemoryStorage the member's RawNode reads); fsync makes the
 // written image durable; crash throws away everything not synced.
@@ -63,6 +99,8 @@ type disk struct {
 	mem *raft.MemoryStorage
 	// dirty is set by every write and cleared by fsync.
 	dirty bool
+	// unsynced are the writes since the last fsync, in order.
+	unsynced []diskOp
 }
 
 // newDisk returns an empty disk (a member that has never run).
@@ -95,10 +133,8 @@ func (d *disk) applySnapshot(snap raftpb.Snapshot, hash uint64) error {
 	if err := d.mem.ApplySnapshot(snap); err != nil {
 		return fmt.Errorf("rafttest: MemoryStorage.ApplySnapshot(%d/%d): %w", snap.Metadata.Index, snap.Metadata.Term, err)
 	}
-	w := &d.written
-	w.snap = snap
-	w.base, w.baseTerm, w.baseChain = snap.Metadata.Index, snap.Metadata.Term, hash
-	w.ents, w.chain = nil, nil
+	d.written.installSnapshot(snap, hash)
+	d.unsynced = append(d.unsynced, diskOp{snap: &snap, hash: hash})
 	d.dirty = true
 	return nil
 }
@@ -112,6 +148,7 @@ func (d *disk) setHardState(hs raftpb.HardState) error {
 		return fmt.Errorf("rafttest: MemoryStorage.SetHardState: %w", err)
 	}
 	d.written.hs = hs
+	d.unsynced = append(d.unsynced, diskOp{hs: hs})
 	d.dirty = true
 	return nil
 }
@@ -142,17 +179,8 @@ func (d *disk) appendEntries(ents []raftpb.Entry) ([]raftpb.Entry, []uint64, err
 	if err := d.mem.Append(ents); err != nil {
 		return nil, nil, fmt.Errorf("rafttest: MemoryStorage.Append: %w", err)
 	}
-	keep := int(first - w.base - 1)
-	prev, _ := w.chainAt(first - 1)
-	if keep < len(w.ents) {
-		w.ents, w.chain = w.ents[:keep:keep], w.chain[:keep:keep]
-	}
-	start := len(w.chain)
-	for k := range ents {
-		prev = chainNext(prev, &ents[k])
-		w.chain = append(w.chain, prev)
-	}
-	w.ents = append(w.ents, ents...)
+	start := w.appendEntries(ents)
+	d.unsynced = append(d.unsynced, diskOp{ents: slices.Clone(ents)})
 	d.dirty = true
 	return ents, w.chain[start:], nil
 }
@@ -161,12 +189,38 @@ func (d *disk) appendEntries(ents []raftpb.Entry) ([]raftpb.Entry, []uint64, err
 func (d *disk) fsync() {
 	d.synced = d.written
 	d.dirty = false
+	d.unsynced = d.unsynced[:0]
 }
 
 // crash discards everything not synced and rebuilds mem from the synced
-// image, as a process restart reading its WAL would.
-func (d *disk) crash() error {
+// image, as a process restart reading its WAL would. A torn crash keeps the
+// first keepOps unsynced writes and, if the next one appends entries, its
+// first keepEnts entries: the disk wrote a prefix of the tail before power
+// went (more than was synced is always allowed to survive).
+func (d *disk) crash(keepOps, keepEnts int) error {
 	s := d.synced
+	s.ents, s.chain = slices.Clip(s.ents), slices.Clip(s.chain)
+	for i, op := range d.unsynced {
+		if i > keepOps {
+			break
+		}
+		ents := op.ents
+		if i == keepOps {
+			if len(ents) == 0 || keepEnts == 0 {
+				break
+			}
+			ents = ents[:min(keepEnts, len(ents))]
+		}
+		switch {
+		case op.snap != nil:
+			s.installSnapshot(*op.snap, op.hash)
+		case len(ents) > 0:
+			s.appendEntries(ents)
+		default:
+			s.hs = op.hs
+		}
+	}
+	d.unsynced = d.unsynced[:0]
 	mem := raft.NewMemoryStorage()
 	if !s.snap.IsEmpty() {
 		if err := mem.ApplySnapshot(s.snap); err != nil {

@@ -130,7 +130,7 @@ func (s *sim) lifecycle() {
 		n := s.nodes[id]
 		switch {
 		case n.removed && n.up && s.step >= n.stopAt:
-			if err := n.crash(); err != nil {
+			if err := n.stop(); err != nil {
 				s.failf(InvLibrary, "stopping removed member %d: %v", id, err)
 				return
 			}

@@ -41,7 +41,7 @@ func TestDiskCrashKeepsOnlySynced(t *testing.T) {
 	if c, _ := d.synced.chainAt(5); c != syncedChain5 {
 		t.Fatalf("truncating the written log changed the synced image at 5")
 	}
-	if err := d.crash(); err != nil {
+	if err := d.crash(0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := d.written.lastIndex(); got != 6 {
@@ -83,7 +83,7 @@ func TestDiskSnapshotSurvivesCrash(t *testing.T) {
 		t.Fatalf("after compaction log is %d..%d, want 6..10", d.written.base+1, d.written.lastIndex())
 	}
 	d.appendEntries(ents(2, 11, 12)) // not synced
-	if err := d.crash(); err != nil {
+	if err := d.crash(0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if d.written.base != 8 || d.written.lastIndex() != 10 || d.written.baseChain != c8 {
@@ -226,5 +226,45 @@ func TestReplayIsBitForBit(t *testing.T) {
 		if a.Len() == 0 {
 			t.Fatalf("seed %d: empty trace", seed)
 		}
+	}
+}
+
+// TestDiskTornCrash: a torn crash keeps exactly a prefix of the unsynced
+// writes, down to a prefix of one append.
+func TestDiskTornCrash(t *testing.T) {
+	d := newDisk()
+	if err := d.bootstrap([]raftpb.NodeID{1}); err != nil {
+		t.Fatal(err)
+	}
+	d.appendEntries(ents(2, 2, 4))
+	d.fsync()
+	d.setHardState(raftpb.HardState{Term: 3, Vote: 1, Commit: 4}) // op 0
+	d.appendEntries(ents(3, 3, 8))                                // op 1: truncates 3..4
+	d.setHardState(raftpb.HardState{Term: 3, Vote: 1, Commit: 6}) // op 2
+	if err := d.crash(1, 2); err != nil {                         // op 0, then 3..4 of op 1
+		t.Fatal(err)
+	}
+	if d.written.hs.Term != 3 || d.written.hs.Commit != 4 {
+		t.Fatalf("hard state %+v, want the first unsynced one", d.written.hs)
+	}
+	if last := d.written.lastIndex(); last != 4 {
+		t.Fatalf("last index %d, want 4 (2 of op 1's entries)", last)
+	}
+	if tm, _ := d.written.termAt(3); tm != 3 {
+		t.Fatalf("term at 3 is %d, want 3 (the torn append replaced it)", tm)
+	}
+	if tm, _ := d.mem.Term(4); tm != 3 {
+		t.Fatalf("rebuilt MemoryStorage term at 4 is %d, want 3", tm)
+	}
+	// The synced image of before must be untouched by the replay.
+	h := bootstrapChain()
+	for _, e := range ents(2, 2, 2) {
+		h = chainNext(h, &e)
+	}
+	for _, e := range ents(3, 3, 4) {
+		h = chainNext(h, &e)
+	}
+	if c, _ := d.written.chainAt(4); c != h {
+		t.Fatalf("chain at 4 = %x, want %x", c, h)
 	}
 }

@@ -101,11 +101,26 @@ func (n *node) start() error {
 	return nil
 }
 
-// crash stops the member, losing its unsynced writes, its unsent messages
-// and its volatile state.
+// crash stops the member, losing its unsynced writes (all of them, or with
+// the profile's tornP only a suffix of them), its unsent messages and its
+// volatile state.
 func (n *node) crash() error {
 	n.rn, n.up, n.pending, n.held = nil, false, nil, nil
-	return n.disk.crash()
+	keepOps, keepEnts := 0, 0
+	if ops := n.disk.unsynced; len(ops) > 0 && n.s.aux.Float64() < n.s.prof.tornP {
+		keepOps = n.s.aux.IntN(len(ops) + 1)
+		if keepOps < len(ops) {
+			keepEnts = n.s.aux.IntN(len(ops[keepOps].ents) + 1)
+		}
+		n.s.note(n.id, "torn crash: %d of %d unsynced writes survive (+%d entries of the next)", keepOps, len(ops), keepEnts)
+	}
+	return n.disk.crash(keepOps, keepEnts)
+}
+
+// stop stops a removed member for good (nothing unsynced survives).
+func (n *node) stop() error {
+	n.rn, n.up, n.pending, n.held = nil, false, nil, nil
+	return n.disk.crash(0, 0)
 }
 
 // drive advances the member's driver by one step: it completes an fsync that

@@ -80,6 +80,7 @@ type profile struct {
 	applyEarlyP float64
 
 	crashP     float64 // per step: crash a live member
+	tornP      float64 // chance a crash keeps a prefix of the unsynced writes (a torn tail)
 	leaderP    float64 // chance a crash targets the leader
 	quickP     float64 // chance a crashed member restarts within an election timeout
 	maxDown    int     // members down at once

@@ -63,6 +63,10 @@ type sim struct {
 	opts Options
 	prof profile
 	rng  *rand.Rand
+	// aux is a second stream from the seed for features added after
+	// regression seeds were recorded (torn crashes), so that their draws do
+	// not shift the main stream of older seeds.
+	aux  *rand.Rand
 	step int
 	// nodes holds every member ever created; ids lists them sorted.
 	nodes map[raftpb.NodeID]*node
@@ -97,7 +101,11 @@ func Run(opts Options) (res Result, err error) {
 		nodes: map[raftpb.NodeID]*node{},
 		tr:    newTracer(opts.TraceLen, opts.Verbose),
 	}
+	s.aux = rand.New(rand.NewPCG(opts.Seed, 0x746f726e))
 	s.prof = drawProfile(s.rng, opts.Nodes)
+	if s.aux.IntN(2) == 0 {
+		s.prof.tornP = 0.5
+	}
 	if opts.tweak != nil {
 		opts.tweak(&s.prof)
 	}
