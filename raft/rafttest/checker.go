@@ -19,6 +19,7 @@ const (
 	InvLinearizableRead   = "linearizable-read"    // a read index covers every write acknowledged before the read
 	InvAckedDurable       = "acked-durable"        // an acknowledged proposal is eventually applied by every member
 	InvLiveness           = "liveness"             // after healing: a leader, a fresh commit, everyone caught up
+	InvMembership         = "membership-safety"    // only voters campaign; a removed leader steps down
 	InvLibrary            = "library-error"        // a panic, an unexpected error, a malformed Ready or message
 )
 

@@ -214,6 +214,11 @@ func (s *sim) confApplied(n *node, index raftpb.Index, cc raftpb.ConfChange, cs 
 		if m, ok := s.nodes[cc.NodeID]; ok && !m.removed {
 			m.removed = true
 			m.stopAt = s.step + s.rng.IntN(3*s.prof.electionTick)
+			if s.aux.IntN(2) == 0 {
+				// Keep it running longer: a removed leader must step down
+				// and a removed member must not disrupt the group.
+				m.stopAt += 5 * s.prof.electionTick
+			}
 		}
 	}
 }

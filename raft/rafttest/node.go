@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/shelf-kv/shelf/raft"
 	"github.com/shelf-kv/shelf/raft/raftpb"
@@ -41,6 +42,9 @@ type node struct {
 	conf raftpb.ConfState
 	// snapIndex is the applied index of the newest local snapshot.
 	snapIndex raftpb.Index
+	// selfRemovedAt is the step at which the member applied its own
+	// removal (0 if it has not): a leader must step down soon after.
+	selfRemovedAt int
 
 	// pending is the Ready being persisted, nil when idle.
 	pending *inflight
@@ -78,6 +82,7 @@ func (n *node) start() error {
 	}
 	n.hs = synced.hs
 	n.state, n.lead = raft.StateFollower, raftpb.None
+	n.selfRemovedAt = 0
 	cfg := &raft.Config{
 		ID:                        n.id,
 		ElectionTick:              s.prof.electionTick,
@@ -160,6 +165,13 @@ func (n *node) takeReady() {
 			s.note(n.id, "state %s lead=%d", rd.SoftState.RaftState, rd.SoftState.Lead)
 		}
 		n.state, n.lead = rd.SoftState.RaftState, rd.SoftState.Lead
+		if n.state != raft.StateFollower {
+			// Only a voter of its own configuration may campaign or lead.
+			if st := n.rn.Status(); !slices.Contains(st.Voters, n.id) {
+				s.failf(InvMembership, "member %d became %s in term %d but is not a voter of its configuration (voters %v, learners %v)",
+					n.id, n.state, st.Term, st.Voters, st.Learners)
+			}
+		}
 	}
 	leader := n.state == raft.StateLeader
 	prev := n.hs
@@ -332,6 +344,9 @@ func (n *node) apply(e *raftpb.Entry) bool {
 			return false
 		}
 		n.conf = *cs
+		if cc.Type == raftpb.ConfChangeRemoveNode && cc.NodeID == n.id && n.selfRemovedAt == 0 {
+			n.selfRemovedAt = s.step
+		}
 		s.confApplied(n, e.Index, cc, *cs)
 	case raftpb.EntryNormal:
 		if seq, ok := parseProposal(e.Data); ok {

@@ -193,8 +193,14 @@ func (s *sim) runStep(faults bool) {
 		s.nodes[id].drive()
 	}
 	for _, id := range s.ids {
-		if t := s.nodes[id].hs.Term; t > s.res.MaxTerm {
-			s.res.MaxTerm = t
+		n := s.nodes[id]
+		if n.hs.Term > s.res.MaxTerm {
+			s.res.MaxTerm = n.hs.Term
+		}
+		// A leader that applied its own removal must step down within an
+		// election timeout (in ticks; a step ticks at most once).
+		if n.up && n.state == raft.StateLeader && n.selfRemovedAt > 0 && s.step-n.selfRemovedAt > 2*s.prof.electionTick {
+			s.failf(InvMembership, "member %d applied its own removal at step %d and still leads term %d", id, n.selfRemovedAt, n.hs.Term)
 		}
 	}
 }
