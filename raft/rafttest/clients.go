@@ -32,11 +32,14 @@ type clients struct {
 	reads   map[string]readReq
 }
 
-// proposal is one client write; its payload is unique.
+// proposal is one client write (or membership change); its payload is unique.
 type proposal struct {
 	proposer raftpb.NodeID
 	acked    bool
 	index    raftpb.Index
+	// refused is the error Propose returned: raft promised the proposal was
+	// certainly not appended, so it must never be applied.
+	refused error
 }
 
 // readReq is one ReadIndex request.
@@ -85,6 +88,7 @@ func (s *sim) propose(n *node) (uint64, error) {
 	err := n.rn.Propose(proposalData(seq, s.rng.IntN(s.prof.maxPayload+1)))
 	if err != nil {
 		s.note(n.id, "propose p%d refused: %v", seq, err)
+		s.props[seq] = &proposal{proposer: n.id, refused: err}
 		return 0, err
 	}
 	s.props[seq] = &proposal{proposer: n.id}
@@ -98,6 +102,11 @@ func (s *sim) proposalApplied(n *node, seq uint64, index raftpb.Index) {
 	p, ok := s.props[seq]
 	if !ok {
 		s.failf(InvLibrary, "member %d applied proposal p%d at %d that no client made", n.id, seq, index)
+		return
+	}
+	if p.refused != nil {
+		s.failf(InvLibrary, "member %d applied proposal p%d at %d, but Propose refused it at member %d (%v): it was certainly not to be appended",
+			n.id, seq, index, p.proposer, p.refused)
 		return
 	}
 	if p.proposer != n.id || p.acked {
@@ -173,8 +182,11 @@ func (s *sim) proposeConfChange(at *node) {
 	if cc.NodeID == s.nextID {
 		s.nextID++ // never reuse an id, even if this proposal is dropped
 	}
+	s.propSeq++
+	cc.Context = proposalData(s.propSeq, 0)
 	err := at.rn.ProposeConfChange(cc)
-	s.note(at.id, "propose conf change %s: err=%v", cc, err)
+	s.props[s.propSeq] = &proposal{proposer: at.id, refused: err}
+	s.note(at.id, "propose conf change %s (c%d): err=%v", cc, s.propSeq, err)
 	if err == nil {
 		s.confBusyUntil = s.step + 4*s.prof.electionTick
 	}

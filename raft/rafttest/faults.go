@@ -53,8 +53,16 @@ func (s *sim) faults() {
 	if r.Float64() < p.transferP {
 		if l := s.leader(); l != nil && len(s.conf.Voters) > 1 {
 			to := s.conf.Voters[r.IntN(len(s.conf.Voters))]
-			s.note(l.id, "transfer leadership to %d", to)
-			l.rn.TransferLeader(to)
+			if s.aux.IntN(5) == 0 {
+				// Any member, a learner, a removed one or itself.
+				to = s.ids[s.aux.IntN(len(s.ids))]
+			}
+			at := l
+			if f := s.randomUp(); f != nil && s.aux.IntN(4) == 0 {
+				at = f // asked of a follower: forwarded
+			}
+			s.note(at.id, "transfer leadership to %d", to)
+			at.rn.TransferLeader(to)
 		}
 	}
 	s.snapshots()

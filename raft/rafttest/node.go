@@ -344,6 +344,13 @@ func (n *node) apply(e *raftpb.Entry) bool {
 			return false
 		}
 		n.conf = *cs
+		if seq, ok := parseProposal(cc.Context); ok {
+			if p := s.props[seq]; p != nil && p.refused != nil {
+				s.failf(InvLibrary, "member %d applied conf change %s at %d, but ProposeConfChange refused it at member %d (%v)",
+					n.id, cc, e.Index, p.proposer, p.refused)
+				return false
+			}
+		}
 		if cc.Type == raftpb.ConfChangeRemoveNode && cc.NodeID == n.id && n.selfRemovedAt == 0 {
 			n.selfRemovedAt = s.step
 		}
