@@ -256,6 +256,8 @@ func (s *sim) leader() *node {
 // everything that was ever acknowledged.
 func (s *sim) settle() {
 	s.settling = true
+	// A healthy system: no cuts, no loss, no duplicates, one-step delays,
+	// clocks ticking every step, drivers taking every Ready, all members up.
 	s.net.heal()
 	s.net.dropP, s.net.dupP, s.net.maxDelay, s.net.longP = 0, 0, 1, 0
 	s.prof.tickP, s.prof.readyP = 1, 1
@@ -283,6 +285,9 @@ func (s *sim) settle() {
 	lastTry := -1 << 30
 	start := s.step
 	for ; s.step < start+bound && s.fail == nil; s.step++ {
+		// Propose a fresh write at the leader; if it has not been
+		// acknowledged two election timeouts later (dropped by a leader
+		// change), propose another one.
 		if final == 0 || (!s.props[final].acked && s.step-lastTry > 2*s.prof.electionTick) {
 			if l := s.leader(); l != nil {
 				seq, err := s.propose(l)
@@ -294,6 +299,8 @@ func (s *sim) settle() {
 			}
 		}
 		s.runStep(false)
+		// Done when the fresh write is acknowledged and every member has
+		// applied every acknowledged write (maxAck covers the fresh one).
 		if final != 0 && s.props[final].acked && s.caughtUp(s.maxAck) {
 			return
 		}

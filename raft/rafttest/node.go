@@ -182,8 +182,12 @@ func (n *node) takeReady() {
 		n.hs = rd.HardState
 	}
 
+	// Contract (1): write Snapshot, then Entries, then HardState. They reach
+	// the written image (and raft's Storage) now; the fsync comes at syncAt.
 	if !rd.Snapshot.IsEmpty() {
 		meta := rd.Snapshot.Metadata
+		// The snapshot must carry the state machine image of exactly its
+		// index (a codec or library bug could mangle Data or Metadata).
 		img, err := unmarshalSM(rd.Snapshot.Data)
 		if err == nil && img.Applied != meta.Index {
 			err = fmt.Errorf("snapshot metadata index %d but its data is the state at %d", meta.Index, img.Applied)
@@ -214,13 +218,21 @@ func (n *node) takeReady() {
 			s.chk.commitAdvanced(n, prev.Commit, n.hs.Commit)
 		}
 	}
+	// Seen as leader: election safety and leader completeness. The log just
+	// written is the leader's whole log but for its own new entries.
 	if leader {
 		s.chk.leaderElected(n, n.hs.Term)
 	}
+	// ReadStates are checked when handed out; serving the read would wait
+	// until applied >= Index, which does not change what is linearizable.
 	for _, rs := range rd.ReadStates {
 		s.readAnswered(n, rs)
 	}
 
+	// Messages wait for the fsync, except a leader's MsgApp, MsgHeartbeat and
+	// MsgSnap, which the contract lets go before it (here: with probability
+	// earlyP, so that both orders happen). AckBeforePersist breaks the rule
+	// for every message, which is the bug the checker must catch.
 	p := &inflight{rd: rd, syncAt: s.step + s.rng.IntN(s.prof.maxFsync+1)}
 	for i := range rd.Messages {
 		m := &rd.Messages[i]
@@ -235,6 +247,8 @@ func (n *node) takeReady() {
 		}
 	}
 	n.pending = p
+	// CommittedEntries are durable already (contract 2, checked above), so
+	// they may be applied before this Ready's own fsync; or after it.
 	if s.rng.Float64() < s.prof.applyEarlyP {
 		if !n.applyReady(p) {
 			return

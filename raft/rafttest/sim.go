@@ -172,18 +172,21 @@ func (s *sim) runStep(faults bool) {
 		s.faults()
 	}
 	s.lifecycle()
+	// Deliver what is due, in random order (reordering among equal delays).
 	for _, e := range s.net.due(s.step) {
 		if s.fail != nil {
 			return
 		}
 		s.deliver(&e)
 	}
+	// Each live member ticks with probability tickP: clocks drift apart.
 	for _, id := range s.ids {
 		n := s.nodes[id]
 		if n.up && s.rng.Float64() < s.prof.tickP {
 			n.rn.Tick()
 		}
 	}
+	// Drivers run in a random order each step, as independent processes.
 	order := slices.Clone(s.ids)
 	s.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	for _, id := range order {

@@ -45,6 +45,8 @@ type msgSummary struct {
 	hasCtx        bool
 }
 
+// summarize extracts m's summary. The network also compares summaries to
+// check that the codec round trip kept every header field.
 func summarize(m *raftpb.Message) msgSummary {
 	s := msgSummary{
 		typ: m.Type, from: m.From, to: m.To, term: m.Term, logTerm: m.LogTerm,
@@ -60,6 +62,7 @@ func summarize(m *raftpb.Message) msgSummary {
 	return s
 }
 
+// String renders the fields that matter for s's type.
 func (s msgSummary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d->%d t=%d", s.typ, s.from, s.to, s.term)
