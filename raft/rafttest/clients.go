@@ -216,10 +216,20 @@ func (s *sim) confApplied(n *node, index raftpb.Index, cc raftpb.ConfChange, cs 
 	s.note(n.id, "conf change %s applied at %d: %s", cc, index, key)
 	switch cc.Type {
 	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
-		if _, ok := s.nodes[cc.NodeID]; !ok && cc.NodeID != raftpb.None {
-			m := s.addNode(cc.NodeID)
+		m, ok := s.nodes[cc.NodeID]
+		switch {
+		case !ok && cc.NodeID != raftpb.None:
+			m = s.addNode(cc.NodeID)
 			if err := m.start(); err != nil {
 				s.failf(InvLibrary, "starting new member %d: %v", cc.NodeID, err)
+			}
+		case ok && m.removed:
+			// Added back after its removal (a promotion proposed before the
+			// removal committed after it): the operator restarts it with
+			// its data intact.
+			m.removed = false
+			if !m.up {
+				m.restartAt = s.step
 			}
 		}
 	case raftpb.ConfChangeRemoveNode:

@@ -365,8 +365,12 @@ func (n *node) apply(e *raftpb.Entry) bool {
 				return false
 			}
 		}
-		if cc.Type == raftpb.ConfChangeRemoveNode && cc.NodeID == n.id && n.selfRemovedAt == 0 {
+		switch {
+		case cc.NodeID != n.id:
+		case cc.Type == raftpb.ConfChangeRemoveNode && n.selfRemovedAt == 0:
 			n.selfRemovedAt = s.step
+		case cc.Type != raftpb.ConfChangeRemoveNode:
+			n.selfRemovedAt = 0 // added back
 		}
 		s.confApplied(n, e.Index, cc, *cs)
 	case raftpb.EntryNormal:

@@ -2,6 +2,7 @@ package rafttest
 
 import (
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -22,6 +23,14 @@ var regressions = []struct {
 	{4, 5, tweakFullWindow, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
 	{36, 5, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
 	{77, 3, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
+	// Found against raft 61696b9 (open when added).
+	{89, 3, tweakSlowDiskStepInReady, "SIM-3: a lagging voter with a higher term ignores the lower-term MsgVote of the only other voter, which it does not know is a voter: no leader ever (PreVote off)"},
+}
+
+// tweakSlowDiskStepInReady: slow fsyncs, late application, stepping during
+// a Ready, frequent snapshots.
+func tweakSlowDiskStepInReady(p *profile) {
+	p.stepInReady, p.applyEarlyP, p.maxFsync, p.snapEvery = true, 0, 5, 3
 }
 
 // tweakFullWindow steers into SIM-1: a small window and a lossy network.
@@ -40,10 +49,13 @@ func TestRegressionSeeds(t *testing.T) {
 	for _, r := range regressions {
 		t.Run(fmt.Sprintf("seed=%d/nodes=%d", r.seed, r.nodes), func(t *testing.T) {
 			t.Parallel()
-			o := Options{Seed: r.seed, Nodes: r.nodes, tweak: r.tweak}
+			o := Options{Seed: r.seed, Nodes: r.nodes, Steps: *flagSteps, tweak: r.tweak}
+			if *flagV {
+				o.Verbose = os.Stdout
+			}
 			if _, err := Run(o); err != nil {
 				if f, ok := err.(*Failure); ok {
-					replay := fmt.Sprintf("go test ./raft/rafttest -run 'TestRegressionSeeds/seed=%d/' -v", r.seed)
+					replay := fmt.Sprintf("go test ./raft/rafttest -run 'TestRegressionSeeds/seed=%d/' -v   (add -sim.v for the full event trace)", r.seed)
 					t.Fatalf("regression (%s) is back:\n%s", r.bug, f.Report(replay))
 				}
 				t.Fatal(err)
@@ -62,6 +74,7 @@ var regressionStress = []struct {
 	bug   string
 }{
 	{"FullWindowLoss", 100, tweakFullWindow, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
+	{"SlowDiskStepInReady", 150, tweakSlowDiskStepInReady, "SIM-3 (and anything else a slow disk under a concurrent driver finds)"},
 	{"SnapshotDuringReady", 150, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
 }
 
