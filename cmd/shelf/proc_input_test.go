@@ -165,3 +165,48 @@ func freeBase(t *testing.T) int {
 	t.Fatal("no free port base")
 	return 0
 }
+
+// TestProcHealthAndMetrics checks the health endpoints and that /metrics
+// carries the series etcd dashboards read, under etcd's names.
+func TestProcHealthAndMetrics(t *testing.T) {
+	c := newProcCluster(t, 3)
+	c.startAll()
+	c.waitHealthy()
+	ep := c.leader().client
+	for i := 0; i < 20; i++ {
+		if err := putKV(ep, fmt.Sprintf("m/%d", i), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{"/health", "/livez", "/readyz"} {
+		resp, err := http.Get(ep + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: HTTP %d %s", path, resp.StatusCode, body)
+		}
+		if path == "/health" && !strings.Contains(string(body), `"health":"true"`) {
+			t.Fatalf("/health says %s", body)
+		}
+	}
+	resp, err := http.Get(ep + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{
+		"etcd_server_has_leader 1", "etcd_server_leader_changes_seen_total", "etcd_server_proposals_committed_total",
+		"etcd_server_proposals_applied_total", "etcd_server_proposals_pending", "etcd_server_proposals_failed_total",
+		"etcd_disk_wal_fsync_duration_seconds_bucket", "etcd_disk_backend_commit_duration_seconds_bucket",
+		"etcd_network_peer_round_trip_time_seconds_bucket", "etcd_mvcc_db_total_size_in_bytes",
+		"etcd_mvcc_db_total_size_in_use_in_bytes",
+	} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}

@@ -4,11 +4,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +143,49 @@ func TestProcPeerFromAnotherCAIsRefused(t *testing.T) {
 	}
 	if _, ok, err := getKV(c.procs[2].client, "tls/k", true); err != nil || ok {
 		t.Fatalf("the intruder holds the cluster's data (%v, %v)", ok, err)
+	}
+}
+
+// TestProcClientTLS serves the client API over TLS with client
+// certificates required: a client with the CA and a certificate gets in,
+// a client without a certificate is refused.
+func TestProcClientTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, "client-ca")
+	c := newProcCluster(t, 1)
+	p := c.procs[0]
+	cert, key, caFile := ca.issue(t, dir, "server")
+	https := strings.Replace(p.client, "http://", "https://", 1)
+	for j, a := range p.args {
+		p.args[j] = strings.ReplaceAll(a, p.client, https)
+	}
+	p.args = append(p.args, "--cert-file", cert, "--key-file", key, "--trusted-ca-file", caFile, "--client-cert-auth")
+	c.start(p)
+	ccert, ckey, _ := ca.issue(t, dir, "client")
+	pair, err := tls.LoadX509KeyPair(ccert, ckey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.pem)
+	good := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}}}}
+	anon := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := good.Post(https+"/v3/kv/put", "application/json", strings.NewReader(`{"key":"Zm9v","value":"YmFy"}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no put over TLS within 30s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, err := anon.Post(https+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"Zm9v"}`)); err == nil {
+		resp.Body.Close()
+		t.Fatal("a client without a certificate was served")
 	}
 }
