@@ -25,8 +25,8 @@ var injectedBugs = []struct {
 	{"CountStaleVotes", 196, func(o *Options) { o.Knobs = raft.TestingKnobs{CountStaleVotes: true} }},
 	{"CommitPreviousTermByCount", 45, func(o *Options) { o.Knobs = raft.TestingKnobs{CommitPreviousTermByCount: true} }},
 	{"IgnoreLogUpToDate", 1, func(o *Options) { o.Knobs = raft.TestingKnobs{IgnoreLogUpToDate: true} }},
-	{"AckBeforePersist", 119, func(o *Options) { o.AckBeforePersist = true }},
-	{"LocalReads", 2, func(o *Options) { o.LocalReads = true }},
+	{"AckBeforePersist", 35, func(o *Options) { o.AckBeforePersist = true }},
+	{"LocalReads", 1, func(o *Options) { o.LocalReads = true }},
 }
 
 // isSafety reports whether f broke a safety invariant (not liveness, which
