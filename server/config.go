@@ -59,6 +59,10 @@ type Config struct {
 	ClientTLS *tls.Config
 	PeerTLS   *tls.Config
 
+	// EnablePprof serves Go's profiler under /debug/pprof/ on the client
+	// URLs (etcd's --enable-pprof).
+	EnablePprof bool
+
 	// Logger receives structured logs. Default: discard.
 	Logger *slog.Logger
 	// Registry receives the member's metrics. Default: a new registry.

@@ -27,6 +27,7 @@ type memberFlags struct {
 	maxRequestBytes                            uint
 	quotaBackendBytes                          int64
 	diskProfile, logLevel                      string
+	enablePprof                                bool
 	client, peer                               tlsutil.Files
 }
 
@@ -48,6 +49,7 @@ func memberFlagSet(f *memberFlags) *pflag.FlagSet {
 	fs.UintVar(&f.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "maximum client request size in bytes the server will accept")
 	fs.Int64Var(&f.quotaBackendBytes, "quota-backend-bytes", 0, "raise the NOSPACE alarm when the keyspace exceeds this size (0 = default 2 GiB)")
 	fs.StringVar(&f.diskProfile, "disk-profile", "real", "emulated fsync latency: real, nvme, ssd, hdd or network")
+	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve Go's runtime profiler under /debug/pprof/ on the client URLs")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.client.CertFile, "cert-file", "", "path to the client server TLS cert file")
 	fs.StringVar(&f.client.KeyFile, "key-file", "", "path to the client server TLS key file")
@@ -105,6 +107,7 @@ func memberConfig(args []string) (server.Config, error) {
 		MaxRequestBytes:        int(f.maxRequestBytes),
 		QuotaBackendBytes:      f.quotaBackendBytes,
 		DiskProfile:            profile,
+		EnablePprof:            f.enablePprof,
 		Logger:                 slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if cfg.DataDir == "" {

@@ -35,7 +35,7 @@ type row struct {
 
 func main() {
 	shelfBin := pflag.String("shelf", "bin/shelf", "shelf binary")
-	etcdBin := pflag.String("etcd", "", "etcd binary (default: etcd on PATH; empty and absent = shelf only)")
+	etcdBin := pflag.String("etcd", "", `etcd binary (default: etcd on PATH); "none" measures shelf only`)
 	clients := pflag.String("clients", "1,16,256", "comma-separated client counts")
 	dur := pflag.Duration("duration", 5*time.Second, "measured time per run")
 	warm := pflag.Duration("warmup", time.Second, "unmeasured time before each run")
@@ -57,8 +57,11 @@ func run(shelfBin, etcdBin, clientList string, dur, warm time.Duration, profile,
 		}
 		levels = append(levels, n)
 	}
-	if etcdBin == "" {
+	switch etcdBin {
+	case "":
 		etcdBin, _ = exec.LookPath("etcd")
+	case "none":
+		etcdBin = ""
 	}
 	dir, err := os.MkdirTemp("", "kvbench-")
 	if err != nil {
@@ -66,7 +69,7 @@ func run(shelfBin, etcdBin, clientList string, dur, warm time.Duration, profile,
 	}
 	defer os.RemoveAll(dir)
 	specs := []bench.ClusterSpec{{Name: "shelf", Binary: shelfBin, Member: []string{"member"}, Size: 3, Dir: dir,
-		Extra: []string{"--disk-profile", profile, "--log-level", "warn"}}}
+		Extra: []string{"--disk-profile", profile, "--log-level", "warn", "--enable-pprof"}}}
 	if etcdBin != "" {
 		specs = append(specs, bench.ClusterSpec{Name: "etcd", Binary: etcdBin, Size: 3, Dir: dir,
 			Extra: []string{"--log-level", "warn"}})
