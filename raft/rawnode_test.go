@@ -439,3 +439,21 @@ func TestRandomizedElectionTimeout(t *testing.T) {
 		t.Fatal("different seeds gave identical timeouts")
 	}
 }
+
+// Regression (SIM-3): a MsgVote of a lower term is rejected with our term, so
+// that a candidate that lags in term learns it (with PreVote off it could
+// otherwise never catch up with a voter that does not count it as a peer).
+func TestStaleVoteRejectedWithCurrentTerm(t *testing.T) {
+	cfg := Config{ID: 2, ElectionTick: 10, HeartbeatTick: 1, Storage: bootStorage(t, 1, 2, 3), DisablePreVote: true}
+	rn, err := NewRawNode(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(rn.Step(raftpb.Message{Type: raftpb.MsgHeartbeat, From: 1, To: 2, Term: 9}))
+	rn.Advance(rn.Ready())
+	must(rn.Step(raftpb.Message{Type: raftpb.MsgVote, From: 3, To: 2, Term: 4, Index: 50, LogTerm: 4}))
+	rd := rn.Ready()
+	if len(rd.Messages) != 1 || rd.Messages[0].Type != raftpb.MsgVoteResp || !rd.Messages[0].Reject || rd.Messages[0].Term != 9 {
+		t.Fatalf("want a rejection carrying term 9: %v", fmtReady(rd))
+	}
+}

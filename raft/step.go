@@ -16,7 +16,7 @@ import (
 // MsgSnap), except pre-votes, which never move terms, and vote requests
 // received inside a leader lease, which are ignored. A message of a lower
 // term is dropped, except that a stale leader is answered so that it
-// learns the new term, and a stale pre-candidate is rejected.
+// learns the new term, and a stale (pre-)candidate is rejected with our term.
 func (r *raft) Step(m raftpb.Message) error {
 	switch {
 	case m.Term == 0:
@@ -58,6 +58,13 @@ func (r *raft) Step(m raftpb.Message) error {
 			r.send(raftpb.Message{To: m.From, Type: raftpb.MsgAppResp})
 		case m.Type == raftpb.MsgPreVote:
 			r.send(raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgPreVoteResp, Reject: true})
+		case m.Type == raftpb.MsgVote:
+			// The paper's RequestVote rule: reply false with our term.
+			// etcd-io/raft ignores the request; but then (with PreVote off)
+			// a candidate that needs our vote and never hears from us
+			// otherwise (we do not count it as a voter, our configuration
+			// lags) can never catch up with our term (SIM-3).
+			r.send(raftpb.Message{To: m.From, Term: r.Term, Type: raftpb.MsgVoteResp, Reject: true})
 		case m.Type == raftpb.MsgVoteResp && r.knobs.CountStaleVotes && r.state == StateCandidate:
 			// TESTING KNOB: fall through and count a vote of an older term.
 			return r.step(r, m)
