@@ -58,6 +58,8 @@
 //   - RawNode.Step refuses structurally impossible messages
 //     (ErrInvalidMessage) instead of panicking on them.
 //   - Lease-based reads are not served during a leadership transfer.
+//   - A MsgVote of a lower term is rejected with the current term (the
+//     paper's rule) rather than ignored.
 //
 // # Subpackages
 //
