@@ -96,6 +96,7 @@ func (n *node) start() error {
 		DisableCheckQuorum:        !s.prof.checkQuorum,
 		Rand:                      rand.New(rand.NewPCG(s.opts.Seed, uint64(n.id)<<32|n.incarnation)),
 		AutoPromoteLearners:       s.prof.autoPromote,
+		ReadOnlyOption:            readOption(s.prof.leaseRead),
 		TestingKnobs:              s.opts.Knobs,
 	}
 	rn, err := raft.NewRawNode(cfg)
@@ -104,6 +105,14 @@ func (n *node) start() error {
 	}
 	n.rn, n.up, n.pending = rn, true, nil
 	return nil
+}
+
+// readOption maps the profile's choice to raft's option.
+func readOption(lease bool) raft.ReadOnlyOption {
+	if lease {
+		return raft.ReadOnlyLeaseBased
+	}
+	return raft.ReadOnlySafe
 }
 
 // crash stops the member, losing its unsynced writes (all of them, or with
@@ -174,6 +183,15 @@ func (n *node) takeReady() {
 		}
 	}
 	leader := n.state == raft.StateLeader
+	if leader {
+		// The leader exception of contract (1) is safe only because the
+		// leader counts its own log only for entries persisted by a
+		// completed Advance: its own Match never exceeds its synced log.
+		if pr, ok := n.rn.Status().Progress[n.id]; ok && pr.Match > n.disk.synced.lastIndex() {
+			s.failf(InvDurability, "leader %d counts its own Match %d but has persisted (synced) only up to %d",
+				n.id, pr.Match, n.disk.synced.lastIndex())
+		}
+	}
 	prev := n.hs
 	n.checkReady(&rd, prev)
 	// The checker attributes what this Ready commits to the member's new

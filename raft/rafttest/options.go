@@ -59,6 +59,9 @@ type profile struct {
 	maxSizePerMsg uint64
 	maxInflight   int
 	maxUncommit   uint64
+	// leaseRead selects ReadOnlyLeaseBased (never drawn: lease reads are
+	// clock-dependent; only a test that also pins tickP = 1 sets it).
+	leaseRead bool
 
 	tickP    float64 // chance a live member ticks in a step (clock drift)
 	readyP   float64 // chance a member with a Ready takes it in a step

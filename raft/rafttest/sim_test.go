@@ -157,3 +157,30 @@ func TestSimulation(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseReads runs seeds with ReadOnlyLeaseBased and every member ticking
+// every step (lease reads are clock-dependent; the default profile never
+// enables them). Linearizable-read is checked as for ReadIndex.
+func TestLeaseReads(t *testing.T) {
+	n := uint64(300)
+	if testing.Short() {
+		n = 40
+	}
+	first, last := uint64(1), n
+	if *flagSeed >= 0 {
+		first, last = uint64(*flagSeed), uint64(*flagSeed)
+	}
+	failures, runs, st := runSeeds(first, last, false, func(seed uint64) Options {
+		o := baseOptions(seed)
+		o.tweak = func(p *profile) { p.leaseRead, p.checkQuorum, p.tickP = true, true, 1 }
+		return o
+	})
+	t.Logf("%d seeds with lease reads, %d reads checked", runs, st.Reads)
+	for i, f := range failures {
+		if i == 0 {
+			t.Error(f.Report(fmt.Sprintf("go test ./raft/rafttest -run '^TestLeaseReads$' -sim.seed=%d -sim.nodes=%d -v", f.Seed, f.Nodes)))
+		} else {
+			t.Errorf("also failed: %v", f)
+		}
+	}
+}
