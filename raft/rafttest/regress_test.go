@@ -28,7 +28,8 @@ var regressions = []struct {
 	{4, 5, tweakFullWindow, "SIM-1: lost MsgApps that filled the inflight window were never retransmitted (liveness)"},
 	{190, 5, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
 	{406, 5, tweakSnapDuringReady, "SIM-2: MsgSnap stepped between Ready and Advance; ApplyConfChange of older entries corrupted the restored membership"},
-	// Found against raft 61696b9 (open when added).
+	// Found against raft 61696b9 / cd566cd (open when added).
+	{48202, 5, nil, "SIM-4: after a torn crash kept a Ready's entries (term 36) but not its HardState (term 34), the restarted node raised its term to 36 without ever reporting it with MustSync"},
 	{89, 3, tweakSlowDiskStepInReady, "SIM-3: a lagging voter with a higher term ignores the lower-term MsgVote of the only other voter, which it does not know is a voter: no leader ever (PreVote off)"},
 }
 
