@@ -84,14 +84,18 @@ type raft struct {
 // ConfState, the term, vote and commit index are its HardState, and the node
 // starts as a follower with no known leader. Inconsistent persisted state
 // (a commit index outside the log, Applied beyond the commit) is an error.
-func newRaft(c *Config) (*raft, error) {
+//
+// It also returns the HardState as persisted: where the node's differs (a
+// raised term or commit), the first Ready reports the difference, so that the
+// driver persists it by the usual MustSync rule.
+func newRaft(c *Config) (*raft, raftpb.HardState, error) {
 	rlog, err := newLog(c.Storage, c.MaxCommittedSizePerReady)
 	if err != nil {
-		return nil, err
+		return nil, raftpb.HardState{}, err
 	}
 	hs, cs, err := c.Storage.InitialState()
 	if err != nil {
-		return nil, fmt.Errorf("raft: Storage.InitialState: %w", err)
+		return nil, hs, fmt.Errorf("raft: Storage.InitialState: %w", err)
 	}
 	r := &raft{
 		id:               c.ID,
@@ -112,14 +116,14 @@ func newRaft(c *Config) (*raft, error) {
 		logger:           c.Logger,
 	}
 	if err := confchange.Restore(&r.trk, cs, rlog.lastIndex()+1); err != nil {
-		return nil, fmt.Errorf("raft: initial ConfState from storage: %w", err)
+		return nil, hs, fmt.Errorf("raft: initial ConfState from storage: %w", err)
 	}
 	r.refreshSelfRole()
 	if !hs.IsEmpty() {
 		if hs.Commit > rlog.lastIndex() {
 			// Entries the node knew committed are missing: persisted
 			// state was lost, which raft cannot repair.
-			return nil, fmt.Errorf("raft: persisted commit %d is beyond the persisted log (last index %d)",
+			return nil, hs, fmt.Errorf("raft: persisted commit %d is beyond the persisted log (last index %d)",
 				hs.Commit, rlog.lastIndex())
 		}
 		// A commit index below the snapshot is stale, not wrong: a
@@ -130,25 +134,27 @@ func newRaft(c *Config) (*raft, error) {
 		r.Vote = hs.Vote
 	}
 	if lt := rlog.lastTerm(); r.Term < lt {
-		// A log can hold entries of a term above the persisted one only
-		// through bootstrapping (a snapshot of term 1 with an empty
-		// HardState). A node's term is never below its log's, or checks
-		// such as "the leader committed an entry of its own term" would
-		// be fooled; raising the term (with no vote) is always safe.
+		// A log can hold entries of a term above the persisted one after
+		// bootstrapping (a snapshot of term 1 with an empty HardState) or
+		// a torn write (a Ready's entries persisted, its HardState not).
+		// A node's term is never below its log's, or checks such as "the
+		// leader committed an entry of its own term" would be fooled;
+		// raising the term (with no vote) is always safe, and the first
+		// Ready reports it for persisting (see NewRawNode).
 		r.Term, r.Vote = lt, raftpb.None
 	}
 	if c.Applied > rlog.committed {
-		return nil, fmt.Errorf("%w: Applied %d is beyond the persisted commit index %d",
+		return nil, hs, fmt.Errorf("%w: Applied %d is beyond the persisted commit index %d",
 			ErrInvalidConfig, c.Applied, rlog.committed)
 	}
 	rlog.appliedTo(c.Applied) // below the snapshot index: stays at the snapshot
 	if err := r.replayConfChanges(); err != nil {
-		return nil, err
+		return nil, hs, err
 	}
 	r.becomeFollower(r.Term, raftpb.None)
 	r.logger.Info("raft: node started", "id", r.id, "term", r.Term, "commit", rlog.committed,
 		"applied", rlog.applied, "last", rlog.lastIndex(), "voters", r.trk.Voters.String())
-	return r, nil
+	return r, hs, nil
 }
 
 // hardState is what must survive a crash: term, vote, commit index.

@@ -45,11 +45,13 @@ func NewRawNode(cfg *Config) (*RawNode, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := newRaft(&c)
+	r, persisted, err := newRaft(&c)
 	if err != nil {
 		return nil, err
 	}
-	return &RawNode{raft: r, prevSoftSt: r.softState(), prevHardSt: r.hardState()}, nil
+	// prevHardSt is what storage holds, so a term or commit raised at
+	// startup is reported (with MustSync for a term) by the first Ready.
+	return &RawNode{raft: r, prevSoftSt: r.softState(), prevHardSt: persisted}, nil
 }
 
 // Tick advances the node's logical clock by one tick (election and heartbeat

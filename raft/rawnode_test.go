@@ -457,3 +457,20 @@ func TestStaleVoteRejectedWithCurrentTerm(t *testing.T) {
 		t.Fatalf("want a rejection carrying term 9: %v", fmtReady(rd))
 	}
 }
+
+// Regression (SIM-4): a term raised at startup (the log's last term is above
+// the persisted one, after a torn write) is reported by the first Ready with
+// MustSync, like any term change.
+func TestRaisedTermIsPersisted(t *testing.T) {
+	ms := bootStorage(t, 1, 2, 3)
+	must(ms.Append([]raftpb.Entry{{Term: 36, Index: 2}}))
+	must(ms.SetHardState(raftpb.HardState{Term: 34, Commit: 1}))
+	rn := newTestRawNode(t, 1, ms)
+	if !rn.HasReady() {
+		t.Fatal("the raised term must be reported")
+	}
+	rd := rn.Ready()
+	if rd.HardState.Term != 36 || rd.HardState.Vote != 0 || !rd.MustSync {
+		t.Fatalf("first Ready: %v", fmtReady(rd))
+	}
+}
