@@ -39,7 +39,8 @@
 //     on append). A leader may therefore send MsgApp before its own fsync.
 //   - Config.Rand (a seeded RandSource) drives election jitter; nothing global.
 //   - A node whose persisted term is below its log's last term (a bootstrap
-//     snapshot of term 1 with an empty HardState) starts in that term.
+//     snapshot of term 1 with an empty HardState, or a torn write) starts in
+//     that term and reports it in its first Ready (MustSync).
 //   - Single-voter groups still require a commit in the leader's term before
 //     answering ReadIndex (the persisted commit index may lag after a restart).
 //   - A follower accepts a snapshot whose ConfState does not list it (a node
