@@ -45,8 +45,8 @@
 // Faults and operations are drawn per seed (options.go: drawProfile): message
 // loss, duplication, delay and long-tail delay, slow networks, symmetric and
 // one-way partitions, leader isolation (also right after an election, which
-// produces Figure 8 histories), crashes (leader-targeted, quick restarts),
-// slow fsyncs, client proposals and ReadIndex reads, membership changes
+// produces Figure 8 histories), crashes (leader-targeted, quick restarts,
+// torn: a prefix of the unsynced writes survives), slow fsyncs, client proposals and ReadIndex reads, membership changes
 // (learner, promotion, voter, removal of voters including the leader), leader
 // transfers, snapshots with compaction, and raft configurations (PreVote,
 // CheckQuorum, AutoPromoteLearners, one-entry messages, small inflight
@@ -57,7 +57,9 @@
 // history, log matching on persisted logs, leader completeness, state machine
 // safety (and equal membership from equal conf changes), vote safety, commit
 // monotonicity, the library's half of the durability contract (MustSync,
-// CommittedEntries already persisted), in-order application, linearizable
+// CommittedEntries already persisted, a leader's own Match within its synced
+// log), in-order application, membership safety (only voters campaign, a
+// removed leader steps down), refused proposals never applied, linearizable
 // ReadIndex, every acknowledged write applied by every member, and liveness.
 //
 // Nothing in this package (outside _test.go files) imports "testing". The
@@ -70,5 +72,7 @@
 // TestCheckerCatches switches on, one at a time, the library's TestingKnobs
 // and the driver's injected bugs (AckBeforePersist, LocalReads) and shows the
 // checker catches each; TestRegressionSeeds and TestRegressionStress replay
-// the seeds and seed families that once found library bugs.
+// the seeds and seed families that once found library bugs (the bugs are
+// described in /work/notes/raft-bugs.md as SIM-1..SIM-4); TestLeaseReads
+// checks ReadOnlyLeaseBased reads with steady clocks.
 package rafttest
