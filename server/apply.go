@@ -13,9 +13,10 @@ import (
 // and wakes the clients waiting for them. It runs on the raft loop.
 func (s *Server) apply(ents []raftpb.Entry) error {
 	store := s.Store()
+	from := s.applied.get()
 	for i := range ents {
 		e := &ents[i]
-		if e.Index <= s.applied.get() {
+		if e.Index <= from {
 			continue // already in the snapshot the store was restored from
 		}
 		switch e.Type {
@@ -26,9 +27,10 @@ func (s *Server) apply(ents []raftpb.Entry) error {
 		default:
 			markApplied(store, e.Index)
 		}
-		s.applied.set(e.Index)
 		s.m.proposalsApplied.Inc()
 	}
+	// Readers waiting for an index are woken once per batch, not per entry.
+	s.applied.set(ents[len(ents)-1].Index)
 	s.m.proposalsCommitted.Add(float64(len(ents)))
 	return nil
 }
