@@ -108,7 +108,9 @@ func TestProcLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 }
 
 func TestProcLearnerPromotedThenMemberRemoved(t *testing.T) {
-	c := newProcCluster(t, 3)
+	// Small snapshots, so the WAL no longer starts at index 1 and the new
+	// member, started with an empty data dir, must catch up by snapshot.
+	c := newProcCluster(t, 3, "--snapshot-count", "40", "--snapshot-catchup-entries", "10")
 	c.startAll()
 	c.waitHealthy()
 	for i := 0; i < 100; i++ {
@@ -136,7 +138,8 @@ func TestProcLearnerPromotedThenMemberRemoved(t *testing.T) {
 		"--listen-peer-urls", np.peer, "--initial-advertise-peer-urls", np.peer,
 		"--initial-cluster", c.initial + "," + np.name + "=" + np.peer,
 		"--initial-cluster-state", "existing",
-		"--heartbeat-interval", "20", "--election-timeout", "200"}
+		"--heartbeat-interval", "20", "--election-timeout", "200",
+		"--snapshot-count", "40", "--snapshot-catchup-entries", "10"}
 	c.procs = append(c.procs, np)
 	c.start(np)
 	type member struct {
@@ -163,6 +166,9 @@ func TestProcLearnerPromotedThenMemberRemoved(t *testing.T) {
 	}
 	if v, ok, err := getKV(np.client, "lrn/42", false); err != nil || !ok || v != "v" {
 		t.Fatalf("the new member reads %q %v %v", v, ok, err)
+	}
+	if log, _ := os.ReadFile(np.logPath); !strings.Contains(string(log), `"msg":"installed snapshot"`) {
+		t.Fatal("the new member caught up without installing a snapshot")
 	}
 
 	// Remove an original member: its process exits by itself.
