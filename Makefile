@@ -54,7 +54,7 @@ fuzz: ## each fuzz target for FUZZTIME
 	done
 
 sim: ## long deterministic raft simulation: make sim SEEDS=N
-	$(GO) test -count=1 -timeout 0 -run 'TestSimulation' ./raft/... -sim.seeds=$(SEEDS)
+	$(GO) test -count=1 -timeout 0 -run '^TestSimulation$$' ./raft/rafttest/ -sim.seeds=$(SEEDS)
 
 run: ## a local 3-member cluster on loopback (data in ./data, kept across runs); Ctrl-C stops it
 	@mkdir -p bin && $(GO) build -o bin/shelf ./cmd/shelf
