@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -31,17 +30,14 @@ func TestProcKillLeaderKeepsAckedWrites(t *testing.T) {
 	c.startAll()
 	c.waitHealthy()
 	w := newWriter(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.run(ctx, 8, "kl"); close(done) }()
+	stop := w.start(8, "kl")
 	waitAcked(t, w, 200)
 	lead := c.leader()
 	c.kill(lead)
 	t.Logf("killed the leader %s after %d acknowledged writes", lead.name, ackedN(w))
 	before := ackedN(w)
 	waitAcked(t, w, before+200) // a new leader takes writes
-	cancel()
-	<-done
+	stop()
 	c.start(lead)
 	c.waitHealthy()
 	w.verify(t, "kl")
@@ -52,9 +48,7 @@ func TestProcKillAllThenRestart(t *testing.T) {
 	c.startAll()
 	c.waitHealthy()
 	w := newWriter(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.run(ctx, 16, "ka"); close(done) }()
+	stop := w.start(16, "ka")
 	waitAcked(t, w, 1000)
 	for _, p := range c.procs { // all at once, writes in flight
 		p.cmd.Process.Kill()
@@ -63,8 +57,7 @@ func TestProcKillAllThenRestart(t *testing.T) {
 		<-p.done
 		p.cmd = nil
 	}
-	cancel()
-	<-done
+	stop()
 	t.Logf("killed all members with -9 after %d acknowledged writes", ackedN(w))
 	c.startAll()
 	c.waitHealthy()
@@ -85,12 +78,9 @@ func TestProcLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 	}
 	c.stop(follower)
 	w := newWriter(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.run(ctx, 32, "lag"); close(done) }()
+	stop := w.start(32, "lag")
 	waitAcked(t, w, 10_000)
-	cancel()
-	<-done
+	stop()
 	c.start(follower)
 	deadline := time.Now().Add(60 * time.Second)
 	for {

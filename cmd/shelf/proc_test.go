@@ -331,6 +331,15 @@ func (w *writer) run(ctx context.Context, clients int, prefix string) {
 	wg.Wait()
 }
 
+// start runs the writer in the background; the returned func stops it and
+// waits until every client has returned.
+func (w *writer) start(clients int, prefix string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.run(ctx, clients, prefix); close(done) }()
+	return func() { cancel(); <-done }
+}
+
 func (w *writer) endpoints() []string {
 	var eps []string
 	for _, p := range w.c.procs {
