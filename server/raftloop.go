@@ -14,6 +14,11 @@ import (
 // while the last fsync ran goes into the next WAL batch (group commit).
 const maxProposalsPerBatch = 4096
 
+// maxPendingReadRounds bounds the ReadIndex rounds the raft loop remembers.
+// There is one live round at a time (readBatcher), so anything beyond a few
+// is a round that was abandoned and retried.
+const maxPendingReadRounds = 64
+
 // run is the raft loop: the only goroutine that touches s.rn and writes to
 // the WAL. Each pass takes one input (a tick, a peer message, a batch of
 // proposals, a read request, transport feedback, a finished snapshot), then
@@ -50,6 +55,12 @@ func (s *Server) run() {
 				break
 			}
 		case r := <-s.readc:
+			if len(s.readCtxs) >= maxPendingReadRounds {
+				// Rounds whose answers never came (their readers retried
+				// with fresh contexts) would otherwise pile up; any live
+				// round dropped here is retried after an election timeout.
+				clear(s.readCtxs)
+			}
 			s.readCtxs[string(r.ctx)] = r.batch
 			s.rn.ReadIndex(r.ctx)
 		case r := <-s.reportc:

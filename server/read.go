@@ -82,7 +82,6 @@ func (r *readBatcher) loop() {
 // every election timeout (the leader may have changed and dropped it)
 // until it gets one or the member stops.
 func (r *readBatcher) round(b *readBatch) {
-	got := make(chan raftpb.Index, 1)
 	for {
 		r.seq++
 		ctx := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(r.s.id)), r.seq)
@@ -98,17 +97,17 @@ func (r *readBatcher) round(b *readBatch) {
 		select {
 		case <-rb.done:
 			t.Stop()
-			got <- rb.index
+			b.index = rb.index
+			close(b.done)
+			return
 		case <-t.C:
-			continue
+			// No answer: the leader may have changed and dropped the
+			// request. Retry with a fresh context.
 		case <-r.s.stopc:
 			t.Stop()
 			b.err = errStopped
 			close(b.done)
 			return
 		}
-		break
 	}
-	b.index = <-got
-	close(b.done)
 }
