@@ -127,7 +127,7 @@ func validateEndpoint(ep string) (string, error) {
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "", fmt.Errorf("%w: endpoint %q: scheme must be http or https, not %q", ErrInvalidConfig, ep, u.Scheme)
-	case u.Host == "":
+	case u.Hostname() == "":
 		return "", fmt.Errorf("%w: endpoint %q: no host", ErrInvalidConfig, ep)
 	case u.Port() == "":
 		return "", fmt.Errorf("%w: endpoint %q: no port", ErrInvalidConfig, ep)
