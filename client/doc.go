@@ -65,9 +65,15 @@
 //     retry, because the write may have been applied: a timeout (the
 //     client's or the member's "request timed out"), a connection cut
 //     after the request was sent, "leader changed", a 200 answer whose
-//     body could not be read. The caller must then read back to learn
-//     the outcome (or make the write conditional with a Txn on
-//     ModRevision and retry that).
+//     body could not be read. Such an error wraps ErrOutcomeUnknown; the
+//     caller must read back to learn the outcome (or make the write
+//     conditional with a Txn on ModRevision and retry that).
+//   - One consequence: connections are kept alive (HTTP/1.1), and a
+//     write sent on a kept-alive connection at the moment its member
+//     closes it (stopped, crashed) fails with ErrOutcomeUnknown, because
+//     HTTP/1.1 cannot tell "closed before reading the request" from
+//     "closed after reading it". net/http itself only replays such
+//     requests when they are idempotent. The next call skips the member.
 //   - A TLS handshake failure is treated like a cut connection (final
 //     for writes), although no request was sent: it is rare and usually
 //     a configuration error that another member would repeat.

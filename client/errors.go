@@ -74,6 +74,11 @@ var (
 	// ErrInvalidOp: an option, compare or op was malformed (for example
 	// an unknown compare operator); nothing was sent.
 	ErrInvalidOp = errors.New("client: invalid operation")
+	// ErrOutcomeUnknown: a write failed in a way that does not say
+	// whether it was applied (connection cut after the request was sent,
+	// timeout, "leader changed"); it was not retried. Read back, or make
+	// the write conditional (Txn on ModRevision), to learn the outcome.
+	ErrOutcomeUnknown = errors.New("client: write outcome unknown")
 	// ErrClosed: the Client was closed.
 	ErrClosed = errors.New("client: closed")
 	// ErrBadResponse: a member answered with a body that is not etcd's

@@ -19,7 +19,11 @@ type testCluster struct {
 	cfgs      []server.Config
 	servers   []*server.Server
 	endpoints []string // client URLs, member i at index i
+	ids       []uint64 // member IDs, filled in as members start
 }
+
+// id is member i's ID (known once it started).
+func (c *testCluster) id(i int) uint64 { return c.ids[i] }
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -55,6 +59,7 @@ func startCluster(t testing.TB, n int) *testCluster {
 		c.cfgs = append(c.cfgs, cfg)
 	}
 	c.servers = make([]*server.Server, n)
+	c.ids = make([]uint64, n)
 	t.Cleanup(c.stopAll)
 	for i := range c.cfgs {
 		c.cfgs[i].InitialCluster = strings.Join(initial, ",")
@@ -66,13 +71,27 @@ func startCluster(t testing.TB, n int) *testCluster {
 			t.Fatalf("member %d: %v", i, err)
 		}
 		c.servers[i] = s
+		c.ids[i] = uint64(s.ID())
 	}
 	c.waitLeader()
 	return c
 }
 
+// follower returns the index of a running member that is not the leader.
+func (c *testCluster) follower() int {
+	c.t.Helper()
+	for i, s := range c.servers {
+		if s != nil && s.Leader() != s.ID() {
+			return i
+		}
+	}
+	c.t.Fatal("no follower")
+	return -1
+}
+
 func (c *testCluster) stop(i int) {
 	if s := c.servers[i]; s != nil {
+		c.ids[i] = uint64(s.ID())
 		s.Stop()
 		c.servers[i] = nil
 	}

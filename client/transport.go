@@ -73,6 +73,9 @@ func (c *Client) call(ctx context.Context, path string, kind callKind, in, out a
 				c.skip(idx)
 			}
 			if !retry {
+				if kind == kindWrite && ambiguous(err) {
+					return fmt.Errorf("%w: %s on %s (not retried): %w", ErrOutcomeUnknown, path, ep, err)
+				}
 				return err
 			}
 			last = err
@@ -215,6 +218,17 @@ func retriable(err error, kind callKind) bool {
 	}
 	var te *transportError
 	return errors.As(err, &te) || errors.Is(err, ErrBadResponse)
+}
+
+// ambiguous reports whether a failed write may have been applied: any
+// transport failure after the dial, or an answer saying the member gave
+// up waiting (Unavailable, DeadlineExceeded) rather than refusing.
+func ambiguous(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code == CodeUnavailable || e.Code == CodeDeadlineExceeded || e.Code == CodeUnknown
+	}
+	return !errors.Is(err, ErrInvalidOp)
 }
 
 // backoff is the pause after a full round of failed attempts: exponential
