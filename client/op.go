@@ -4,17 +4,21 @@ import (
 	"fmt"
 )
 
-// SortOrder and SortTarget are etcd's RangeRequest sort enums.
+// SortOrder is etcd's RangeRequest.SortOrder. Values are sent by name, so
+// their numbering is local to this package.
 type SortOrder int
 
+// Sort orders. SortNone returns keys in key order, as etcd does.
 const (
 	SortNone SortOrder = iota
 	SortAscend
 	SortDescend
 )
 
+// SortTarget is what a sorted Get sorts by (etcd's RangeRequest.SortTarget).
 type SortTarget int
 
+// Sort targets.
 const (
 	SortByKey SortTarget = iota
 	SortByVersion
@@ -41,20 +45,21 @@ type Op struct {
 	value    []byte
 	err      error // first invalid option; reported when the Op is sent
 
-	// Range options.
-	rev, limit               int64
-	sortOrder                SortOrder
-	sortTarget               SortTarget
-	serializable             bool
-	keysOnly, countOnly      bool
-	minMod, maxMod           int64
-	minCreate, maxCreate     int64
-	prefix, fromKey          bool
+	// Range options (opGet only; zero means "not set", as in etcd).
+	rev, limit           int64
+	sortOrder            SortOrder
+	sortTarget           SortTarget
+	serializable         bool
+	keysOnly, countOnly  bool
+	minMod, maxMod       int64
+	minCreate, maxCreate int64
+	prefix, fromKey      bool // resolved into end by newOp
+	// Write options (opPut, and prevKV for opDelete).
 	prevKV                   bool
 	lease                    int64
 	ignoreValue, ignoreLease bool
 
-	// Txn.
+	// Txn (opTxn only): conditions and the two branches.
 	cmps      []Cmp
 	then, els []Op
 }
@@ -200,8 +205,7 @@ func WithCountOnly() OpOption {
 	}
 }
 
-// WithMinModRev, WithMaxModRev, WithMinCreateRev and WithMaxCreateRev
-// filter a Get by the keys' revisions (0 = no bound).
+// WithMinModRev keeps keys whose ModRevision >= rev (0 = no bound).
 func WithMinModRev(rev int64) OpOption {
 	return func(op *Op) {
 		if only(op, "WithMinModRev", opGet) {
@@ -210,6 +214,7 @@ func WithMinModRev(rev int64) OpOption {
 	}
 }
 
+// WithMaxModRev keeps keys whose ModRevision <= rev (0 = no bound).
 func WithMaxModRev(rev int64) OpOption {
 	return func(op *Op) {
 		if only(op, "WithMaxModRev", opGet) {
@@ -218,6 +223,7 @@ func WithMaxModRev(rev int64) OpOption {
 	}
 }
 
+// WithMinCreateRev keeps keys whose CreateRevision >= rev (0 = no bound).
 func WithMinCreateRev(rev int64) OpOption {
 	return func(op *Op) {
 		if only(op, "WithMinCreateRev", opGet) {
@@ -226,6 +232,7 @@ func WithMinCreateRev(rev int64) OpOption {
 	}
 }
 
+// WithMaxCreateRev keeps keys whose CreateRevision <= rev (0 = no bound).
 func WithMaxCreateRev(rev int64) OpOption {
 	return func(op *Op) {
 		if only(op, "WithMaxCreateRev", opGet) {
@@ -270,8 +277,11 @@ func WithIgnoreLease() OpOption {
 	}
 }
 
-// Wire conversion.
+// Wire conversion. Each converter copies nothing: the request aliases the
+// Op's slices, which is safe because the body is encoded before the call
+// returns and Ops are not mutated after construction.
 
+// wireRange is op as a RangeRequest.
 func (op *Op) wireRange() *wireRange {
 	return &wireRange{Key: op.key, RangeEnd: op.end, Limit: i64(op.limit), Revision: i64(op.rev),
 		SortOrder: sortOrderName(op.sortOrder), SortTarget: sortTargetName(op.sortTarget),
@@ -280,11 +290,13 @@ func (op *Op) wireRange() *wireRange {
 		MinCreateRevision: i64(op.minCreate), MaxCreateRevision: i64(op.maxCreate)}
 }
 
+// wirePut is op as a PutRequest.
 func (op *Op) wirePut() *wirePut {
 	return &wirePut{Key: op.key, Value: op.value, Lease: i64(op.lease), PrevKv: op.prevKV,
 		IgnoreValue: op.ignoreValue, IgnoreLease: op.ignoreLease}
 }
 
+// wireDelete is op as a DeleteRangeRequest.
 func (op *Op) wireDelete() *wireDelete {
 	return &wireDelete{Key: op.key, RangeEnd: op.end, PrevKv: op.prevKV}
 }
@@ -300,6 +312,7 @@ func sortOrderName(o SortOrder) string {
 	return ""
 }
 
+// sortTargetName is the enum name etcd's JSON uses; "" (omitted) for KEY.
 func sortTargetName(t SortTarget) string {
 	switch t {
 	case SortByVersion:

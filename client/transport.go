@@ -46,12 +46,17 @@ func (c *Client) call(ctx context.Context, path string, kind callKind, in, out a
 	if c.isClosed() {
 		return ErrClosed
 	}
+	// Every attempt and every backoff pause below runs under this one
+	// deadline: the call cannot outlive it, whatever the members do.
 	ctx, cancel := c.withDeadline(ctx)
 	defer cancel()
 	n := len(c.endpoints)
 	attempts := 0
-	var last error
+	var last error // the failure of the latest retriable attempt; non-nil after the first round
 	for round := 0; ; round++ {
+		// A round tries each endpoint once, starting from the pinned one.
+		// The pinned index is re-read each round: concurrent calls that
+		// found a working member move it, and this call benefits.
 		start := c.pinned()
 		for i := 0; i < n; i++ {
 			idx := (start + i) % n
@@ -62,6 +67,8 @@ func (c *Client) call(ctx context.Context, path string, kind callKind, in, out a
 				c.pin(idx)
 				return nil
 			}
+			// Decide first, log, then move the pin: the pin only steers
+			// later calls, it never changes whether this one may retry.
 			retry := retriable(err, kind)
 			c.log.Debug("client: attempt failed", "endpoint", ep, "path", path, "kind", kind,
 				"attempt", attempts, "retry", retry, "err", err)
@@ -79,10 +86,15 @@ func (c *Client) call(ctx context.Context, path string, kind callKind, in, out a
 				return err
 			}
 			last = err
+			// The deadline may have expired during the attempt; a read
+			// whose attempt was cut by it reports the deadline, not the
+			// cut.
 			if ctx.Err() != nil {
 				return c.giveUp(ctx, path, attempts, last)
 			}
 		}
+		// Every endpoint failed retriably this round: pause before the
+		// next, unless the deadline comes first.
 		t := time.NewTimer(c.backoff(round))
 		select {
 		case <-ctx.Done():
@@ -123,11 +135,17 @@ func (c *Client) attempt(ctx context.Context, ep, path string, kind callKind, bo
 		return fmt.Errorf("%w: building request for %s%s: %v", ErrInvalidOp, ep, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// No Idempotency-Key header, on purpose: with it net/http would replay
+	// a write on its own after a kept-alive connection broke, which the
+	// retry rule forbids.
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return &transportError{endpoint: ep, err: err}
 	}
 	defer resp.Body.Close()
+	// A body cut short after a 200 status is still a transport failure:
+	// for a write it means "applied, answer lost", which retriable and
+	// ambiguous treat as outcome unknown.
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return &transportError{endpoint: ep, err: fmt.Errorf("reading response: %w", err)}

@@ -67,6 +67,7 @@ func unquote(b []byte) (string, error) {
 
 // Requests. omitempty keeps the bodies as small as etcdctl's.
 
+// wireRange is etcd's RangeRequest.
 type wireRange struct {
 	Key               []byte `json:"key,omitempty"`
 	RangeEnd          []byte `json:"range_end,omitempty"`
@@ -83,6 +84,7 @@ type wireRange struct {
 	MaxCreateRevision i64    `json:"max_create_revision,omitempty"`
 }
 
+// wirePut is etcd's PutRequest.
 type wirePut struct {
 	Key         []byte `json:"key,omitempty"`
 	Value       []byte `json:"value,omitempty"`
@@ -92,12 +94,16 @@ type wirePut struct {
 	IgnoreLease bool   `json:"ignore_lease,omitempty"`
 }
 
+// wireDelete is etcd's DeleteRangeRequest.
 type wireDelete struct {
 	Key      []byte `json:"key,omitempty"`
 	RangeEnd []byte `json:"range_end,omitempty"`
 	PrevKv   bool   `json:"prev_kv,omitempty"`
 }
 
+// wireCompare is etcd's Compare. The target_union fields are pointers so
+// that a comparison with 0 (Version = 0: "the key does not exist") is
+// sent rather than omitted.
 type wireCompare struct {
 	Result         string `json:"result,omitempty"`
 	Target         string `json:"target,omitempty"`
@@ -110,6 +116,7 @@ type wireCompare struct {
 	Lease          *i64   `json:"lease,omitempty"`
 }
 
+// wireRequestOp is etcd's RequestOp: exactly one field set.
 type wireRequestOp struct {
 	RequestRange       *wireRange  `json:"request_range,omitempty"`
 	RequestPut         *wirePut    `json:"request_put,omitempty"`
@@ -117,17 +124,22 @@ type wireRequestOp struct {
 	RequestTxn         *wireTxn    `json:"request_txn,omitempty"`
 }
 
+// wireTxn is etcd's TxnRequest.
 type wireTxn struct {
 	Compare []*wireCompare   `json:"compare,omitempty"`
 	Success []*wireRequestOp `json:"success,omitempty"`
 	Failure []*wireRequestOp `json:"failure,omitempty"`
 }
 
+// wireCompaction is etcd's CompactionRequest.
 type wireCompaction struct {
 	Revision i64  `json:"revision,omitempty"`
 	Physical bool `json:"physical,omitempty"`
 }
 
+// wireMemberRequest is the body of every /v3/cluster/member/* call; each
+// call reads only its own fields (ID for remove/promote, PeerURLs and
+// IsLearner for add).
 type wireMemberRequest struct {
 	ID        u64      `json:"ID,omitempty"`
 	PeerURLs  []string `json:"peerURLs,omitempty"`
@@ -136,6 +148,8 @@ type wireMemberRequest struct {
 
 // Responses.
 
+// wireHeader is etcd's ResponseHeader. Nested txn responses carry only
+// the revision; member responses carry no revision.
 type wireHeader struct {
 	ClusterID u64 `json:"cluster_id"`
 	MemberID  u64 `json:"member_id"`
@@ -143,6 +157,7 @@ type wireHeader struct {
 	RaftTerm  u64 `json:"raft_term"`
 }
 
+// typed converts; a missing header is the zero Header.
 func (h *wireHeader) typed() Header {
 	if h == nil {
 		return Header{}
@@ -151,6 +166,7 @@ func (h *wireHeader) typed() Header {
 		Revision: int64(h.Revision), RaftTerm: uint64(h.RaftTerm)}
 }
 
+// wireKV is etcd's mvccpb.KeyValue; omitted fields decode as zero.
 type wireKV struct {
 	Key            []byte `json:"key"`
 	CreateRevision i64    `json:"create_revision"`
@@ -160,6 +176,7 @@ type wireKV struct {
 	Lease          i64    `json:"lease"`
 }
 
+// typed converts; nil stays nil (an absent prev_kv).
 func (kv *wireKV) typed() *KeyValue {
 	if kv == nil {
 		return nil
@@ -168,6 +185,7 @@ func (kv *wireKV) typed() *KeyValue {
 		ModRevision: int64(kv.ModRevision), Version: int64(kv.Version), Lease: int64(kv.Lease)}
 }
 
+// typedKVs converts a list, dropping null elements.
 func typedKVs(in []*wireKV) []*KeyValue {
 	out := make([]*KeyValue, 0, len(in))
 	for _, kv := range in {
@@ -178,6 +196,7 @@ func typedKVs(in []*wireKV) []*KeyValue {
 	return out
 }
 
+// wireRangeResponse is etcd's RangeResponse.
 type wireRangeResponse struct {
 	Header *wireHeader `json:"header"`
 	Kvs    []*wireKV   `json:"kvs"`
@@ -185,17 +204,20 @@ type wireRangeResponse struct {
 	Count  i64         `json:"count"`
 }
 
+// wirePutResponse is etcd's PutResponse.
 type wirePutResponse struct {
 	Header *wireHeader `json:"header"`
 	PrevKv *wireKV     `json:"prev_kv"`
 }
 
+// wireDeleteResponse is etcd's DeleteRangeResponse.
 type wireDeleteResponse struct {
 	Header  *wireHeader `json:"header"`
 	Deleted i64         `json:"deleted"`
 	PrevKvs []*wireKV   `json:"prev_kvs"`
 }
 
+// wireResponseOp is etcd's ResponseOp.
 type wireResponseOp struct {
 	ResponseRange       *wireRangeResponse  `json:"response_range"`
 	ResponsePut         *wirePutResponse    `json:"response_put"`
@@ -203,12 +225,14 @@ type wireResponseOp struct {
 	ResponseTxn         *wireTxnResponse    `json:"response_txn"`
 }
 
+// wireTxnResponse is etcd's TxnResponse.
 type wireTxnResponse struct {
 	Header    *wireHeader       `json:"header"`
 	Succeeded bool              `json:"succeeded"`
 	Responses []*wireResponseOp `json:"responses"`
 }
 
+// wireStatusResponse is etcd's StatusResponse (camelCase names, as its .proto has them).
 type wireStatusResponse struct {
 	Header           *wireHeader `json:"header"`
 	Version          string      `json:"version"`
@@ -222,6 +246,7 @@ type wireStatusResponse struct {
 	IsLearner        bool        `json:"isLearner"`
 }
 
+// wireMember is etcd's Member (the cluster API uses proto names: ID, peerURLs).
 type wireMember struct {
 	ID         u64      `json:"ID"`
 	Name       string   `json:"name"`
@@ -230,6 +255,7 @@ type wireMember struct {
 	IsLearner  bool     `json:"isLearner"`
 }
 
+// wireMemberResponse is etcd's Member{List,Add,Remove,Promote}Response.
 type wireMemberResponse struct {
 	Header  *wireHeader   `json:"header"`
 	Member  *wireMember   `json:"member"`
