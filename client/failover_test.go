@@ -196,3 +196,51 @@ func TestCutMidRequest(t *testing.T) {
 		t.Fatalf("read-only txn through a cutting endpoint: %+v, %v", r, err)
 	}
 }
+
+// TestBlackHoleEndpoint: a member that accepts connections and never
+// answers (partitioned, stuck) costs a read one AttemptTimeout, then the
+// read is answered by the next member. A write sent to it is not retried:
+// it fails at its deadline with ErrOutcomeUnknown.
+func TestBlackHoleEndpoint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held sync.WaitGroup
+	done := make(chan struct{})
+	held.Add(1)
+	go func() {
+		defer held.Done()
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				<-done
+				return
+			}
+			conns = append(conns, conn) // held open, never read or answered
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); close(done); held.Wait() })
+
+	good, hits := okMember(t)
+	c := newClient(t, []string{"http://" + ln.Addr().String(), good.URL},
+		func(cfg *Config) { cfg.AttemptTimeout = 200 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Get(ctx, "k"); err != nil || hits.Load() != 1 {
+		t.Fatalf("read past a black hole: %v (hits %d)", err, hits.Load())
+	}
+	c.pin(0)
+	wctx, wcancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer wcancel()
+	_, err = c.Put(wctx, "k", "v")
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) || hits.Load() != 1 {
+		t.Fatalf("write into a black hole: %v (hits %d)", err, hits.Load())
+	}
+}

@@ -98,6 +98,10 @@ func TestKV(t *testing.T) {
 			t.Errorf("%s: got %v more=%v, want %v more=%v", tc.name, got, r.More, tc.want, tc.more)
 		}
 	}
+	all, err := c.Get(ctx, "", WithPrefix(), WithKeysOnly())
+	if err != nil || all.Count != 4 {
+		t.Fatalf("every key (empty prefix): %+v, %v", all, err)
+	}
 	cnt, err := c.Get(ctx, "a/", WithPrefix(), WithCountOnly())
 	if err != nil || cnt.Count != 3 || len(cnt.Kvs) != 0 {
 		t.Fatalf("count only: %+v, %v", cnt, err)

@@ -93,6 +93,11 @@ func newOp(kind opKind, key string, val []byte, opts []OpOption) Op {
 	if op.fromKey {
 		op.end = []byte{0}
 	}
+	// An empty key with a prefix or from-key range means "every key";
+	// etcd refuses an empty key, so send "\x00", the smallest one.
+	if (op.prefix || op.fromKey) && len(op.key) == 0 {
+		op.key = []byte{0}
+	}
 	return op
 }
 

@@ -159,3 +159,38 @@ func TestBackoffBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUse: many goroutines share one Client whose first
+// endpoint refuses connections; every call succeeds on the second (run
+// with -race, this checks the pin and jitter state are guarded).
+func TestConcurrentUse(t *testing.T) {
+	good, hits := okMember(t)
+	c := newClient(t, []string{deadEndpoint(t), good.URL}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	errc := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 25; i++ {
+				c.pin(0) // force the failover path on every call
+				if _, err := c.Put(ctx, "k", "v"); err != nil {
+					errc <- err
+					return
+				}
+				if _, err := c.Get(ctx, "k"); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := hits.Load(); n != 8*25*2 {
+		t.Fatalf("second endpoint saw %d requests, want %d (each call exactly once)", n, 8*25*2)
+	}
+}
