@@ -81,6 +81,11 @@ func TestTwoOfThreeDown(t *testing.T) {
 	cancel()
 	cl.stop(0)
 	cl.stop(1)
+	// Forget kept-alive connections to the stopped members, as the
+	// transport does once it reads their close: a write sent on one at
+	// the very instant of the close fails at once with ErrOutcomeUnknown
+	// (TestCutMidRequest), while this test is about the deadline path.
+	c.http.CloseIdleConnections()
 
 	const deadline = 1500 * time.Millisecond
 	const slack = 1 * time.Second // scheduling on a loaded machine; not a speed assertion
@@ -103,7 +108,8 @@ func TestTwoOfThreeDown(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s without quorum succeeded", tc.name)
 		}
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrNoLeader) && !errors.Is(err, ErrTimeout) {
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrNoLeader) &&
+			!errors.Is(err, ErrTimeout) && !errors.Is(err, ErrOutcomeUnknown) {
 			t.Fatalf("%s without quorum: unclear error %v", tc.name, err)
 		}
 		if took > deadline+slack {
