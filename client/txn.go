@@ -72,6 +72,7 @@ func Compare(c Cmp, result string, v any) Cmp {
 	return c
 }
 
+// wire converts the Cmp, or returns the error Compare recorded.
 func (c *Cmp) wire() (*wireCompare, error) {
 	if c.err != nil {
 		return nil, c.err
@@ -79,8 +80,17 @@ func (c *Cmp) wire() (*wireCompare, error) {
 	if c.result == "" {
 		return nil, fmt.Errorf("%w: Cmp without operator (build it with Compare)", ErrInvalidOp)
 	}
-	w := &wireCompare{Key: c.key, RangeEnd: c.end,
-		Result: map[string]string{"=": "EQUAL", "!=": "NOT_EQUAL", ">": "GREATER", "<": "LESS"}[c.result]}
+	w := &wireCompare{Key: c.key, RangeEnd: c.end}
+	switch c.result { // Compare admitted only these four
+	case "=":
+		w.Result = "EQUAL"
+	case "!=":
+		w.Result = "NOT_EQUAL"
+	case ">":
+		w.Result = "GREATER"
+	case "<":
+		w.Result = "LESS"
+	}
 	n := i64(c.num)
 	switch c.target {
 	case CompareVersion:
@@ -190,7 +200,7 @@ func (r *wireTxnResponse) typed() *TxnResponse {
 	return out
 }
 
-// isWrite reports whether any op at any depth changes the store.
+// txnWrites reports whether any op at any depth changes the store.
 func txnWrites(then, els []Op) bool {
 	for _, ops := range [][]Op{then, els} {
 		for i := range ops {
