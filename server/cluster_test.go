@@ -4,24 +4,24 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shelf-kv/shelf/internal/freeport"
 	"github.com/shelf-kv/shelf/mvcc"
 )
 
-// freePort returns a loopback port that was free a moment ago.
+// freePort returns a free loopback port outside the ephemeral range (see
+// internal/freeport: port 0 tricks collide with outgoing connections).
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 type testCluster struct {

@@ -143,10 +143,12 @@ func TestUpKeepsDataAcrossRuns(t *testing.T) {
 	}
 }
 
-// freeBase finds a port base whose six ports (base+10000*i, +1) are free.
+// freeBase finds a port base whose six ports (base+10000*i, +1) are free,
+// all below the kernel's ephemeral range (which starts at 32768 or above),
+// so no outgoing connection can take one of them meanwhile.
 func freeBase(t *testing.T) int {
 	t.Helper()
-	for base := 20000 + int(time.Now().UnixNano()%4000); base < 25000; base += 7 {
+	for base := 3000 + int(time.Now().UnixNano()%4000); base < 12000; base += 7 {
 		free := true
 		for i := 0; i < 3 && free; i++ {
 			for _, port := range []int{base + 10000*i, base + 10000*i + 1} {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shelf-kv/shelf/internal/freeport"
 )
 
 // The tests in this package run real `shelf member` processes on loopback
@@ -42,14 +43,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// freePort returns a free loopback port outside the ephemeral range (see
+// internal/freeport).
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // proc is one member process.

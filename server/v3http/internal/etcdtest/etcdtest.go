@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shelf-kv/shelf/internal/freeport"
 )
 
 // Server is one running single-member etcd.
@@ -137,23 +138,17 @@ func waitHealthy(client string, exited <-chan error) error {
 	}
 }
 
-// freePorts asks the kernel for n distinct free loopback ports. Another
-// process may take one before etcd binds it; Start retries then.
+// freePorts returns n distinct free loopback ports from below the
+// ephemeral range (internal/freeport). Another process may still take one
+// before etcd binds it; Start retries then.
 func freePorts(n int) ([]int, error) {
 	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
 	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		p, err := freeport.Get()
 		if err != nil {
 			return nil, err
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	return ports, nil
 }
