@@ -17,6 +17,7 @@ type transporter interface {
 	RemovePeer(id raftpb.NodeID) error
 	Send(msgs []raftpb.Message)
 	SendSnapshot(m raftpb.Message, body io.ReadCloser, size int64)
+	Reachable(id raftpb.NodeID) bool
 	Serve(l net.Listener) error
 	Stop()
 }

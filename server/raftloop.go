@@ -89,6 +89,16 @@ func (s *Server) step(m raftpb.Message) {
 
 func (s *Server) propose(p proposal) {
 	var err error
+	if lead := raftpb.NodeID(s.leader.Load()); !s.isLeader && lead != raftpb.None && s.tr != nil && !s.tr.Reachable(lead) {
+		// Raft would forward the proposal to a leader this member cannot
+		// reach (it may be dead): the message would be dropped and the
+		// client would wait out its timeout not knowing whether the write
+		// happened. Refuse it instead: nothing was proposed, so the client
+		// may safely retry elsewhere.
+		s.m.proposalsFailed.Inc()
+		p.errc <- ErrNoLeader
+		return
+	}
 	if p.cc != nil {
 		if err = s.rn.ProposeConfChange(*p.cc); err != nil {
 			err = mapConfChangeErr(err)
