@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/shelf-kv/shelf/raft"
@@ -102,7 +105,50 @@ func (s *Server) PromoteMember(ctx context.Context, id raftpb.NodeID) error {
 		return ErrMemberNotLearner
 	}
 	m.IsLearner = false
-	return s.proposeConfChangeAndWait(ctx, raftpb.ConfChangeAddNode, m)
+	err := s.proposeConfChangeAndWait(ctx, raftpb.ConfChangeAddNode, m)
+	if errors.Is(err, errNotLeader) {
+		return s.forwardPromote(ctx, id)
+	}
+	return err
+}
+
+// forwardPromote asks the leader, on its client URL, to promote id; the
+// leader's answer (or error) is returned as if it were this member's.
+func (s *Server) forwardPromote(ctx context.Context, id raftpb.NodeID) error {
+	lead, ok := s.members.get(s.Leader())
+	if !ok || len(lead.ClientURLs) == 0 {
+		return ErrNoLeader
+	}
+	body := fmt.Sprintf(`{"ID":"%d"}`, uint64(id))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, lead.ClientURLs[0]+"/v3/cluster/member/promote", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := s.peerHTTP().Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: forwarding to the leader: %v", ErrTimeout, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		return nil
+	}
+	var e struct {
+		Message string      `json:"message"`
+		Code    v3http.Code `json:"code"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || e.Message == "" {
+		return fmt.Errorf("the leader answered HTTP %d", resp.StatusCode)
+	}
+	return statusErr(e.Code, e.Message)
+}
+
+// peerHTTP is the client for member-to-member calls on client URLs.
+func (s *Server) peerHTTP() *http.Client {
+	c := &http.Client{Timeout: 5 * time.Second}
+	if s.cfg.ClientTLS != nil {
+		c.Transport = &http.Transport{TLSClientConfig: s.cfg.ClientTLS.Clone()}
+	}
+	return c
 }
 
 // proposeConfChangeAndWait proposes one membership change and waits until
@@ -117,6 +163,32 @@ func (s *Server) proposeConfChangeAndWait(ctx context.Context, typ raftpb.ConfCh
 	_, err = s.submit(ctx, id, proposal{cc: &cc})
 	return err
 }
+
+// checkPromotion runs on the raft loop before a membership change is
+// proposed. A promotion (AddNode of a current learner) is refused unless
+// this member leads and the learner's log is within 10% of the leader's
+// (etcd's rule): promoting a learner that has not caught up would make it a
+// voter the quorum may need before it can vote usefully. Only the leader
+// knows its followers' progress; a follower answers "not leader" and
+// PromoteMember forwards the request to the leader.
+func (s *Server) checkPromotion(cc raftpb.ConfChange) error {
+	m, ok := s.members.get(cc.NodeID)
+	if cc.Type != raftpb.ConfChangeAddNode || !ok || !m.IsLearner {
+		return nil
+	}
+	if !s.isLeader {
+		return errNotLeader
+	}
+	st := s.rn.Status()
+	pr, ok := st.Progress[cc.NodeID]
+	last := st.Progress[s.id].Match
+	if !ok || pr.Match < last-last/10 {
+		return ErrLearnerNotReady
+	}
+	return nil
+}
+
+var errNotLeader = v3http.ErrNotLeader
 
 // mapConfChangeErr turns raft's refusals of a membership change into
 // client errors.

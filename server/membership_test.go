@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -37,6 +38,17 @@ func TestAddLearnerPromoteRemove(t *testing.T) {
 	}
 	if !info.IsLearner {
 		t.Fatal("added member is not a learner")
+	}
+	// It has not even started: promoting it is refused by the leader, also
+	// when asked of a follower (which forwards to the leader).
+	waitFor(t, "every member to publish its client URLs", func() bool {
+		m, ok := c.servers[(lead+1)%3].members.get(c.servers[lead].ID())
+		return ok && len(m.ClientURLs) > 0
+	})
+	for _, i := range []int{lead, (lead + 1) % 3} {
+		if err := c.servers[i].PromoteMember(ctx, info.ID); !errors.Is(err, ErrLearnerNotReady) && (err == nil || err.Error() != ErrLearnerNotReady.Error()) {
+			t.Fatalf("promoting a learner that never started, asked of member %d: %v", i, err)
+		}
 	}
 	cfg := c.cfgs[0]
 	cfg.Name, cfg.DataDir = "m3", t.TempDir()

@@ -100,6 +100,11 @@ func (s *Server) propose(p proposal) {
 		return
 	}
 	if p.cc != nil {
+		if err = s.checkPromotion(*p.cc); err != nil {
+			s.m.proposalsFailed.Inc()
+			p.errc <- err
+			return
+		}
 		if err = s.rn.ProposeConfChange(*p.cc); err != nil {
 			err = mapConfChangeErr(err)
 		}

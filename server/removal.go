@@ -29,10 +29,7 @@ func (s *Server) removalWatch() {
 	t := time.NewTicker(s.cfg.ElectionTimeout)
 	defer t.Stop()
 	leaderless := 0
-	client := &http.Client{Timeout: 2 * time.Second}
-	if s.cfg.ClientTLS != nil {
-		client.Transport = &http.Transport{TLSClientConfig: s.cfg.ClientTLS.Clone()}
-	}
+	client := s.peerHTTP()
 	for {
 		select {
 		case <-s.stopc:
