@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"time"
 
 	"github.com/shelf-kv/shelf/client"
+	"github.com/shelf-kv/shelf/internal/freeport"
 	"github.com/shelf-kv/shelf/server"
 )
 
@@ -72,10 +72,9 @@ func Example() {
 
 // freeAddr is a loopback address that was free a moment ago.
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", p)
 }

@@ -2,8 +2,8 @@ package client
 
 import (
 	"fmt"
+	"github.com/shelf-kv/shelf/internal/freeport"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -27,12 +27,11 @@ func (c *testCluster) id(i int) uint64 { return c.ids[i] }
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Get() // below the ephemeral range: see internal/freeport
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // startCluster starts n members and waits until they agree on a leader.
