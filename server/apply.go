@@ -134,8 +134,6 @@ func markApplied(store *mvcc.Store, idx raftpb.Index) {
 	_ = store.MarkApplied(idx) // ErrIndexApplied on replay is expected
 }
 
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
 // applyPublish records a member's self-description, if it is still a member.
 func (s *Server) applyPublish(p memberInfo) {
 	m, ok := s.members.get(p.ID)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/shelf-kv/shelf/mvcc"
-	"github.com/shelf-kv/shelf/raft/raftpb"
 )
 
 // requestTimeout bounds a client request that came without a deadline: long
@@ -194,14 +193,30 @@ func txnReadOnly(r *mvcc.TxnRequest) bool {
 	return true
 }
 
-// tickLeases runs on the raft loop every tick: the leader proposes the
-// revocation of every expired lease (only the leader expires leases; the
-// revoke is replicated like any write).
+// leaseCheckInterval is how often the leader looks for expired leases
+// (etcd's is 500ms): finer than a second, the unit of a TTL, without
+// scanning every lease on every tick of the raft loop.
+const leaseCheckInterval = 500 * time.Millisecond
+
+// tickLeases runs on the raft loop every tick. Every leaseCheckInterval the
+// leader proposes the revocation of each expired lease (only the leader
+// expires leases; the revoke is replicated like any write). A lease whose
+// revoke is in flight is not proposed again until an election timeout has
+// passed without it being applied.
 func (s *Server) tickLeases() {
-	if !s.isLeader {
+	s.leaseTicks++
+	if !s.isLeader || s.leaseTicks%s.ticksPer(leaseCheckInterval) != 0 {
 		return
 	}
+	for id, at := range s.revoking {
+		if s.leaseTicks-at >= s.ticksPer(s.cfg.ElectionTimeout) {
+			delete(s.revoking, id) // lost with a leader change, or applied: retry if still expired
+		}
+	}
 	for _, id := range s.Store().Expired() {
+		if _, inFlight := s.revoking[id]; inFlight {
+			continue
+		}
 		req := request{LeaseRevoke: &leaseRevokeRequest{ID: id}}
 		data, err := req.encode()
 		if err != nil {
@@ -210,38 +225,11 @@ func (s *Server) tickLeases() {
 		if err := s.rn.Propose(data); err != nil {
 			return
 		}
+		s.revoking[id] = s.leaseTicks
 	}
 }
 
-// StatusInfo is what /v3/maintenance/status reports.
-type StatusInfo struct {
-	Leader           raftpb.NodeID
-	RaftIndex        raftpb.Index
-	RaftTerm         uint64
-	RaftAppliedIndex raftpb.Index
-	DBSize           int64
-	DBSizeInUse      int64
-	IsLearner        bool
-	Errors           []string
-}
-
-// Status reports this member's view of the cluster.
-func (s *Server) Status() StatusInfo {
-	st := s.Store().Status()
-	last, _ := s.w.LastIndex()
-	info := StatusInfo{
-		Leader:           s.Leader(),
-		RaftIndex:        last,
-		RaftTerm:         s.Term(),
-		RaftAppliedIndex: s.applied.get(),
-		DBSize:           st.SizeTotal,
-		DBSizeInUse:      st.SizeInUse,
-	}
-	if m, ok := s.members.get(s.id); ok {
-		info.IsLearner = m.IsLearner
-	}
-	if err := s.Err(); err != nil {
-		info.Errors = append(info.Errors, err.Error())
-	}
-	return info
+// ticksPer is how many raft ticks make d (at least one).
+func (s *Server) ticksPer(d time.Duration) uint64 {
+	return uint64(max(1, d/s.cfg.HeartbeatInterval))
 }

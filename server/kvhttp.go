@@ -43,19 +43,26 @@ func (b kvBackend) Compact(ctx context.Context, rev int64, physical bool) (*mvcc
 }
 
 func (b kvBackend) Status(ctx context.Context) (v3http.StatusInfo, error) {
-	st := b.s.Status()
-	return v3http.StatusInfo{
-		Revision:         b.s.Store().Rev(),
+	s := b.s
+	st := s.Store().Status() // revision and sizes from one consistent read
+	last, _ := s.w.LastIndex()
+	info := v3http.StatusInfo{
+		Revision:         int64(st.Revision),
 		Version:          Version,
-		DBSize:           st.DBSize,
-		DBSizeInUse:      st.DBSizeInUse,
-		Leader:           uint64(st.Leader),
-		RaftIndex:        uint64(st.RaftIndex),
-		RaftTerm:         st.RaftTerm,
-		RaftAppliedIndex: uint64(st.RaftAppliedIndex),
-		Errors:           st.Errors,
-		IsLearner:        st.IsLearner,
-	}, nil
+		DBSize:           st.SizeTotal,
+		DBSizeInUse:      st.SizeInUse,
+		Leader:           uint64(s.Leader()),
+		RaftIndex:        uint64(last),
+		RaftTerm:         s.Term(),
+		RaftAppliedIndex: uint64(s.applied.get()),
+	}
+	if m, ok := s.members.get(s.id); ok {
+		info.IsLearner = m.IsLearner
+	}
+	if err := s.Err(); err != nil {
+		info.Errors = append(info.Errors, err.Error())
+	}
+	return info, nil
 }
 
 func (b kvBackend) Header() v3http.HeaderInfo {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -42,10 +43,10 @@ type Server struct {
 	tr      *peerTransport
 	m       *metrics
 
-	propc   chan proposal
-	recvc   chan raftpb.Message
-	readc   chan readIndexRequest
-	reportc chan report
+	propc    chan proposal
+	recvc    chan raftpb.Message
+	readc    chan readIndexRequest
+	unreachc chan raftpb.NodeID // peers a message to was lost (transport feedback)
 	// snapReports holds snapshot outcomes for the raft loop; unlike
 	// unreachable reports they must never be dropped (raft would wait on
 	// that follower forever), and they may be made from inside the raft
@@ -88,6 +89,8 @@ type Server struct {
 	snapshotting bool
 	isLeader     bool
 	readCtxs     map[string]*readBatch
+	leaseTicks   uint64           // ticks seen, for the lease check's period
+	revoking     map[int64]uint64 // lease -> tick its revoke was proposed
 }
 
 // proposal is a client write on its way to rn.Propose.
@@ -101,11 +104,6 @@ type proposal struct {
 type readIndexRequest struct {
 	ctx   []byte
 	batch *readBatch
-}
-
-// report says a message to id was lost (transport feedback).
-type report struct {
-	id raftpb.NodeID
 }
 
 // New opens (or creates) the member's data directory, restores the newest
@@ -133,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 		propc:     make(chan proposal, 4096),
 		recvc:     make(chan raftpb.Message, 4096),
 		readc:     make(chan readIndexRequest, 64),
-		reportc:   make(chan report, 256),
+		unreachc:  make(chan raftpb.NodeID, 256),
 		snapKick:  make(chan struct{}, 1),
 		snapc:     make(chan snapDone, 1),
 		stopc:     make(chan struct{}),
@@ -141,6 +139,7 @@ func New(cfg Config) (*Server, error) {
 		waits:     newWaitRegistry(),
 		applied:   newAppliedNotifier(),
 		readCtxs:  make(map[string]*readBatch),
+		revoking:  make(map[int64]uint64),
 	}
 	s.initial = initial
 	s.log = cfg.Logger.With("member", cfg.Name, "id", s.id.String())
@@ -259,7 +258,7 @@ func (s *Server) open(initial []Member) error {
 func (s *Server) bootstrap(initial []Member) error {
 	ents := make([]raftpb.Entry, 0, len(initial))
 	for i, m := range initial {
-		ctx, _ := jsonMarshal(confContext{Member: memberInfo{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs}})
+		ctx, _ := json.Marshal(confContext{Member: memberInfo{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs}})
 		cc := raftpb.ConfChange{Type: raftpb.ConfChangeAddNode, NodeID: m.ID, Context: ctx}
 		ents = append(ents, raftpb.Entry{Term: 1, Index: raftpb.Index(i + 1), Type: raftpb.EntryConfChange, Data: cc.Marshal()})
 	}

@@ -106,7 +106,7 @@ func (s *Server) PromoteMember(ctx context.Context, id raftpb.NodeID) error {
 	}
 	m.IsLearner = false
 	err := s.proposeConfChangeAndWait(ctx, raftpb.ConfChangeAddNode, m)
-	if errors.Is(err, errNotLeader) {
+	if errors.Is(err, v3http.ErrNotLeader) {
 		return s.forwardPromote(ctx, id)
 	}
 	return err
@@ -177,7 +177,7 @@ func (s *Server) checkPromotion(cc raftpb.ConfChange) error {
 		return nil
 	}
 	if !s.isLeader {
-		return errNotLeader
+		return v3http.ErrNotLeader
 	}
 	st := s.rn.Status()
 	pr, ok := st.Progress[cc.NodeID]
@@ -187,8 +187,6 @@ func (s *Server) checkPromotion(cc raftpb.ConfChange) error {
 	}
 	return nil
 }
-
-var errNotLeader = v3http.ErrNotLeader
 
 // mapConfChangeErr turns raft's refusals of a membership change into
 // client errors.

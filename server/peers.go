@@ -95,7 +95,7 @@ func (s *Server) Process(m raftpb.Message) {
 // ReportUnreachable tells raft a message to id was lost.
 func (s *Server) ReportUnreachable(id raftpb.NodeID) {
 	select {
-	case s.reportc <- report{id: id}:
+	case s.unreachc <- id:
 	default: // raft learns it again from the next failure
 	}
 }

@@ -63,8 +63,8 @@ func (s *Server) run() {
 			}
 			s.readCtxs[string(r.ctx)] = r.batch
 			s.rn.ReadIndex(r.ctx)
-		case r := <-s.reportc:
-			s.rn.ReportUnreachable(r.id)
+		case id := <-s.unreachc:
+			s.rn.ReportUnreachable(id)
 		case <-s.snapKick:
 			s.deliverSnapshotReports()
 		case d := <-s.snapc:
@@ -88,38 +88,37 @@ func (s *Server) step(m raftpb.Message) {
 }
 
 func (s *Server) propose(p proposal) {
-	var err error
-	if lead := raftpb.NodeID(s.leader.Load()); !s.isLeader && lead != raftpb.None && s.tr != nil && !s.tr.Reachable(lead) {
-		// Raft would forward the proposal to a leader this member cannot
-		// reach (it may be dead): the message would be dropped and the
-		// client would wait out its timeout not knowing whether the write
-		// happened. Refuse it instead: nothing was proposed, so the client
-		// may safely retry elsewhere.
-		s.m.proposalsFailed.Inc()
-		p.errc <- ErrNoLeader
-		return
-	}
-	if p.cc != nil {
-		if err = s.checkPromotion(*p.cc); err != nil {
-			s.m.proposalsFailed.Inc()
-			p.errc <- err
-			return
-		}
-		if err = s.rn.ProposeConfChange(*p.cc); err != nil {
-			err = mapConfChangeErr(err)
-		}
-	} else if err = s.rn.Propose(p.data); err != nil {
-		err = mapProposeErr(err)
-	}
+	err := s.tryPropose(p)
 	if err != nil {
 		s.m.proposalsFailed.Inc()
 	}
 	p.errc <- err
 }
 
+// tryPropose hands p to raft, or says why it was refused.
+func (s *Server) tryPropose(p proposal) error {
+	if lead := raftpb.NodeID(s.leader.Load()); !s.isLeader && lead != raftpb.None && s.tr != nil && !s.tr.Reachable(lead) {
+		// Raft would forward the proposal to a leader this member cannot
+		// reach (it may be dead): the message would be dropped and the
+		// client would wait out its timeout not knowing whether the write
+		// happened. Refuse it instead: nothing was proposed, so the client
+		// may safely retry elsewhere.
+		return ErrNoLeader
+	}
+	if p.cc == nil {
+		return mapProposeErr(s.rn.Propose(p.data))
+	}
+	if err := s.checkPromotion(*p.cc); err != nil {
+		return err
+	}
+	return mapConfChangeErr(s.rn.ProposeConfChange(*p.cc))
+}
+
 // mapProposeErr turns raft's refusals into the errors clients see.
 func mapProposeErr(err error) error {
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, raft.ErrNoLeader), errors.Is(err, raft.ErrProposalDropped):
 		return ErrNoLeader
 	case errors.Is(err, raft.ErrTransferring):
