@@ -92,13 +92,21 @@ func run(shelfBin, etcdBin, clientList string, dur, warm time.Duration, profile,
 	for _, n := range levels {
 		for _, sp := range specs {
 			c := clusters[sp.Name]
+			fmt.Printf("%s: %d clients for %v (after %v warm-up)...\n", sp.Name, n, dur, warm)
+			if warm > 0 {
+				if _, err := bench.RunPuts(context.Background(), bench.PutLoad{Endpoints: c.Endpoints, Clients: n,
+					Duration: warm, Seed: uint64(n) + 1000}); err != nil {
+					return fmt.Errorf("%s warm-up at %d clients: %w", sp.Name, n, err)
+				}
+			}
+			// Scraped between the warm-up and the measured run, so the
+			// fsync delta belongs to the measured puts alone.
 			before, err := bench.ScrapeAll(c.Endpoints, "etcd_disk_wal_fsync_duration_seconds_count")
 			if err != nil {
 				return err
 			}
-			fmt.Printf("%s: %d clients for %v (+%v warm-up)...\n", sp.Name, n, dur, warm)
 			res, err := bench.RunPuts(context.Background(), bench.PutLoad{Endpoints: c.Endpoints, Clients: n,
-				Duration: dur, Warmup: warm, Seed: uint64(n)})
+				Duration: dur, Seed: uint64(n)})
 			if err != nil {
 				return fmt.Errorf("%s at %d clients: %w", sp.Name, n, err)
 			}
@@ -106,12 +114,9 @@ func run(shelfBin, etcdBin, clientList string, dur, warm time.Duration, profile,
 			if err != nil {
 				return err
 			}
-			// The fsyncs of the warm-up are in the delta too; scale them out
-			// by counting puts over the whole window.
 			perPut := 0.0
 			if res.Puts > 0 {
-				total := float64(res.Puts) * (dur + warm).Seconds() / dur.Seconds()
-				perPut = (after - before) / total
+				perPut = (after - before) / float64(res.Puts)
 			}
 			prof := profile
 			if sp.Name == "etcd" {
