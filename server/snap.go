@@ -127,8 +127,15 @@ func (s *Server) receiveSnapshot(m raftpb.Message, body io.Reader) error {
 	if s.incoming.store == nil {
 		s.incoming.store = make(map[raftpb.Index]incoming)
 	}
-	if old, ok := s.incoming.store[md.Index]; ok {
-		old.store.Close()
+	// A restored store that raft refused (stale: at or below what this
+	// member has applied, so never installable) is dropped here, so refused
+	// snapshots do not pin whole stores in memory.
+	applied := s.applied.get()
+	for i, old := range s.incoming.store {
+		if i == md.Index || i <= applied {
+			old.store.Close()
+			delete(s.incoming.store, i)
+		}
 	}
 	s.incoming.store[md.Index] = incoming{store: store, meta: meta}
 	s.incoming.mu.Unlock()
