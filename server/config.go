@@ -132,9 +132,19 @@ func (c Config) withDefaults() (Config, error) {
 	case len(c.AdvertisePeerURLs) == 0:
 		return c, fmt.Errorf("--initial-advertise-peer-urls must not be empty")
 	}
-	for _, u := range append(append(append([]string{}, c.ListenClientURLs...), c.ListenPeerURLs...), c.AdvertiseClientURLs...) {
-		if err := checkURL(u); err != nil {
-			return c, fmt.Errorf("listen/advertise URL: %w", err)
+	for _, list := range []struct {
+		flag string
+		urls []string
+	}{
+		{"--listen-client-urls", c.ListenClientURLs},
+		{"--advertise-client-urls", c.AdvertiseClientURLs},
+		{"--listen-peer-urls", c.ListenPeerURLs},
+		{"--initial-advertise-peer-urls", c.AdvertisePeerURLs},
+	} {
+		for _, u := range list.urls {
+			if err := checkURL(u); err != nil {
+				return c, fmt.Errorf("%s: %w", list.flag, err)
+			}
 		}
 	}
 	return c, nil
