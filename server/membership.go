@@ -76,6 +76,9 @@ func (s *Server) AddMember(ctx context.Context, peerURLs []string, learner bool)
 
 // RemoveMember removes a member (voter or learner). A removed member stops.
 func (s *Server) RemoveMember(ctx context.Context, id raftpb.NodeID) error {
+	if err := s.linearizableWait(ctx); err != nil {
+		return err // see PromoteMember
+	}
 	m, ok := s.members.get(id)
 	if !ok {
 		return ErrMemberNotFound
@@ -97,6 +100,13 @@ func (s *Server) RemoveMember(ctx context.Context, id raftpb.NodeID) error {
 // PromoteMember makes a learner a voter, if it has caught up with the
 // leader. (With automatic promotion on, the leader does this by itself.)
 func (s *Server) PromoteMember(ctx context.Context, id raftpb.NodeID) error {
+	// The member set is this member's applied view: catch up with
+	// everything committed first, so a member just added through another
+	// member (or a promotion forwarded here by a follower that applied the
+	// add sooner) is not reported "not found".
+	if err := s.linearizableWait(ctx); err != nil {
+		return err
+	}
 	m, ok := s.members.get(id)
 	if !ok {
 		return ErrMemberNotFound
