@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shelf-kv/shelf/server/v3http/internal/etcdtest"
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 // TestDifferentialEtcdSizeLimits compares etcd's two size limits with the

@@ -15,7 +15,7 @@ import (
 
 	"github.com/shelf-kv/shelf/mvcc"
 	"github.com/shelf-kv/shelf/raft/raftpb"
-	"github.com/shelf-kv/shelf/server/v3http/internal/etcdtest"
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 var (
