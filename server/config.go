@@ -52,6 +52,13 @@ type Config struct {
 	// past it (default 2 GiB; etcd's default).
 	QuotaBackendBytes int64
 
+	// WatchProgressNotifyInterval is etcd's
+	// --experimental-watch-progress-notify-interval (default 10 min).
+	// WatchBufferBytes bounds each watch stream's buffer (default 4 MiB;
+	// v3http.DefaultWatchBufferBytes).
+	WatchProgressNotifyInterval time.Duration
+	WatchBufferBytes            int
+
 	// DiskProfile adds emulated fsync latency (wal.DiskProfile).
 	DiskProfile wal.DiskProfile
 
@@ -77,6 +84,8 @@ const (
 	DefaultSnapshotCatchUpEntries = 5_000
 	DefaultMaxRequestBytes        = 1536 * 1024
 	DefaultQuotaBackendBytes      = 2 << 30
+	// DefaultWatchProgressNotifyInterval is etcd's default.
+	DefaultWatchProgressNotifyInterval = 10 * time.Minute
 )
 
 // withDefaults returns a validated copy of c with defaults filled in. Every
@@ -99,6 +108,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.QuotaBackendBytes == 0 {
 		c.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if c.WatchProgressNotifyInterval == 0 {
+		c.WatchProgressNotifyInterval = DefaultWatchProgressNotifyInterval
 	}
 	if c.InitialClusterState == "" {
 		c.InitialClusterState = "new"
@@ -125,6 +137,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("--initial-cluster-state %q: want new or existing", c.InitialClusterState)
 	case c.MaxRequestBytes < 0:
 		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
+	case c.WatchProgressNotifyInterval < 0 || c.WatchBufferBytes < 0:
+		return c, fmt.Errorf("watch progress notify interval %v and watch buffer bytes %d must not be negative", c.WatchProgressNotifyInterval, c.WatchBufferBytes)
 	case c.QuotaBackendBytes < 0:
 		return c, fmt.Errorf("--quota-backend-bytes %d is negative", c.QuotaBackendBytes)
 	case c.SnapshotCatchUpEntries > c.SnapshotCount*10:
