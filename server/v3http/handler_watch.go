@@ -133,7 +133,8 @@ type watchSession struct {
 		sync.Mutex
 		lines [][]byte
 		// bytes counts the lines queued or being written.
-		// Invariant: bytes <= limit + the control lines admitted over it.
+		// Invariant: bytes <= max(limit, one response) + the control
+		// lines admitted over it.
 		bytes int
 		// dropping holds watchers canceled for overflow: their
 		// responses are dropped up to and including their Canceled.
@@ -198,7 +199,9 @@ func (s *watchSession) admit(r *mvcc.WatchResponse) (int64, bool) {
 		s.h.cfg.Logger.Error("v3http: dropping a watch response", "err", err)
 		return 0, false
 	}
-	fits := s.mu.bytes+len(line) <= s.limit
+	// An empty buffer takes any one response, however large, so a
+	// revision bigger than the bound is still delivered (alone).
+	fits := s.mu.bytes+len(line) <= s.limit || s.mu.bytes == 0
 	switch {
 	case len(r.Events) > 0 && !fits:
 		next := r.Events[0].Kv.ModRevision
