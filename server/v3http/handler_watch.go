@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shelf-kv/shelf/mvcc"
 )
@@ -36,16 +37,33 @@ const OverflowReason = "shelf: watch buffer full; resume from revision %d"
 //
 // Three goroutines serve a stream: this one writes the buffer to the
 // client; readRequests turns request values into WatchStream calls; pump
-// turns WatchStream responses into encoded lines in the buffer, never
-// waiting for the client. The buffer holds at most Config.WatchBufferBytes
-// of event responses: an event response that does not fit cancels its
-// watcher (OverflowReason), so a slow reader costs bounded memory and
-// never slows the member. Control responses (created, canceled) always
-// fit: they come from the client's own requests, whose reading pauses
-// while the buffer is over its bound, or end a watcher. A per-watcher
-// progress notification that does not fit is dropped (the next one, or
-// the next event, says the same).
-func (h *Handler) watchEndpoint() http.Handler {
+// turns WatchStream responses into encoded lines in the buffer. The buffer
+// holds at most Config.WatchBufferBytes (or one revision, when a single
+// revision is larger), so a slow reader costs the member bounded memory:
+//
+//   - an event response that fits is queued;
+//   - one that does not fit while earlier events of the same watcher are
+//     still queued means the client is behind on it: the revisions that
+//     fit are queued, then the watcher is canceled with OverflowReason
+//     ("resume from revision N", header revision N-1: every event below N
+//     was delivered) and its later responses are dropped;
+//   - one that does not fit while the watcher has nothing queued (a large
+//     catch-up) is queued a revision at a time as the writer makes room;
+//     the pump waits meanwhile, and the mvcc stream behind it makes its
+//     watchers catch up from history instead of holding events;
+//   - control responses (created, canceled, progress requests) are always
+//     queued: they end a watcher or answer the client's own requests,
+//     whose reading pauses while the buffer is over its bound;
+//   - a per-watcher progress notification that does not fit is dropped
+//     (the next one, or the next event, says the same).
+//
+// etcd instead keeps a slow watcher as a "victim" and buffers its events;
+// the bounded buffer is a deliberate difference (README, doc.go).
+func (h *Handler) watchEndpoint() http.Handler { return h.watchHandler(nil) }
+
+// watchHandler is watchEndpoint; when peak is not nil it records the
+// largest number of bytes any stream's buffer held (for tests).
+func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -73,6 +91,7 @@ func (h *Handler) watchEndpoint() http.Handler {
 		// first write.
 		_ = http.NewResponseController(w).EnableFullDuplex()
 		s := newWatchSession(h, bs)
+		s.peak = peak
 		var wg sync.WaitGroup
 		wg.Add(2)
 		go func() { defer wg.Done(); s.pump(ctx) }()
@@ -126,12 +145,16 @@ type watchSession struct {
 	bs    WatchStream
 	hdr   func() HeaderInfo
 	limit int
+	peak  *atomic.Int64 // nil, or where to record the largest buffer size
 
 	wake  chan struct{} // cap 1: the writer has lines or the pump ended
 	space chan struct{} // cap 1: the writer freed buffer space
 	mu    struct {
 		sync.Mutex
-		lines [][]byte
+		lines []watchLineBuf
+		// queued counts, per watcher, its event lines queued or being
+		// written: a watcher with some is one the client is behind on.
+		queued map[int64]int
 		// bytes counts the lines queued or being written.
 		// Invariant: bytes <= max(limit, one response) + the control
 		// lines admitted over it.
@@ -151,6 +174,7 @@ func newWatchSession(h *Handler, bs WatchStream) *watchSession {
 	s := &watchSession{h: h, bs: bs, hdr: h.cfg.Backend.Header, limit: limit,
 		wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 	s.mu.dropping = make(map[int64]bool)
+	s.mu.queued = make(map[int64]int)
 	return s
 }
 
@@ -174,57 +198,161 @@ func (s *watchSession) pump(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		if cancelID, ok := s.admit(&r); ok {
-			// Canceling queues mvcc's own Canceled, dropped by admit;
-			// a watcher already gone is fine (its Canceled is queued).
-			_ = s.bs.Cancel(cancelID)
-		}
+		cancelID, big := s.admit(&r)
 		signal(s.wake)
+		if cancelID != nil {
+			// Canceling queues mvcc's own Canceled, dropped by admit; a
+			// watcher already gone is fine (its Canceled is queued).
+			_ = s.bs.Cancel(*cancelID)
+		}
+		if big && !s.sendInParts(ctx, r) {
+			return
+		}
 	}
 }
 
-// admit queues r's line (or drops it) under the buffer rules, and reports
-// a watcher to cancel for overflow.
-func (s *watchSession) admit(r *mvcc.WatchResponse) (int64, bool) {
+// sendInParts sends a response larger than the whole buffer one revision
+// at a time, each part once it fits (or the buffer is empty), so its
+// encoding is never held whole. The pump waits meanwhile; the mvcc stream
+// behind it absorbs the wait (its watchers fall back to history).
+func (s *watchSession) sendInParts(ctx context.Context, r mvcc.WatchResponse) bool {
+	for len(r.Events) > 0 {
+		n := 1
+		for n < len(r.Events) && r.Events[n].Kv.ModRevision == r.Events[0].Kv.ModRevision {
+			n++
+		}
+		part := r
+		part.Events = r.Events[:n]
+		part.Header.Revision = r.Events[0].Kv.ModRevision
+		line, err := encodeWatch(&part, s.hdr())
+		if err != nil {
+			s.h.cfg.Logger.Error("v3http: dropping a watch response", "err", err)
+			return true
+		}
+		for {
+			s.mu.Lock()
+			if s.mu.bytes == 0 || s.mu.bytes+len(line) <= s.limit {
+				s.pushLocked(line, r.WatchID, true)
+				s.mu.Unlock()
+				break
+			}
+			s.mu.Unlock()
+			select {
+			case <-s.space:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		signal(s.wake)
+		r.Events = r.Events[n:]
+	}
+	return true
+}
+
+// admit queues r's line (or drops it) under the buffer rules. It reports
+// a watcher to cancel for overflow, or that r alone is larger than the
+// whole buffer (big: nothing was queued, send it with sendInParts).
+func (s *watchSession) admit(r *mvcc.WatchResponse) (cancelID *int64, big bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mu.dropping[r.WatchID] && r.WatchID != mvcc.ProgressWatchID {
 		if r.Canceled {
 			delete(s.mu.dropping, r.WatchID)
 		}
-		return 0, false
+		return nil, false
 	}
 	line, err := encodeWatch(r, s.hdr())
 	if err != nil {
 		s.h.cfg.Logger.Error("v3http: dropping a watch response", "err", err)
-		return 0, false
+		return nil, false
 	}
-	// An empty buffer takes any one response, however large, so a
-	// revision bigger than the bound is still delivered (alone).
-	fits := s.mu.bytes+len(line) <= s.limit || s.mu.bytes == 0
+	fits := s.mu.bytes+len(line) <= s.limit
 	switch {
-	case len(r.Events) > 0 && !fits:
-		next := r.Events[0].Kv.ModRevision
+	case fits:
+	case len(r.Events) > 0 && s.mu.queued[r.WatchID] == 0:
+		// The client has taken every earlier event of this watcher:
+		// it is not behind on it, the response is just large (a
+		// catch-up). Sent in parts as the writer makes room.
+		return nil, true
+	case len(r.Events) > 0:
+		// The client is behind: deliver the revisions that fit, then
+		// cancel the watcher at the first one that does not.
+		head, k := s.fitLocked(r)
+		if head != nil {
+			s.pushLocked(head, r.WatchID, true)
+		}
+		next := r.Events[k].Kv.ModRevision
 		s.h.cfg.Logger.Info("v3http: watch buffer full, canceling watcher", "watch_id", r.WatchID, "resume_revision", next)
 		s.mu.dropping[r.WatchID] = true
 		c := mvcc.WatchResponse{Header: mvcc.ResponseHeader{Revision: next - 1}, WatchID: r.WatchID,
 			Canceled: true, CancelReason: fmt.Sprintf(OverflowReason, next)}
-		line, err = encodeWatch(&c, s.hdr())
-		if err != nil {
-			return r.WatchID, true
+		if line, err = encodeWatch(&c, s.hdr()); err == nil {
+			s.pushLocked(line, r.WatchID, false)
 		}
-		s.pushLocked(line)
-		return r.WatchID, true
-	case !fits && len(r.Events) == 0 && !r.Created && !r.Canceled && r.WatchID != mvcc.ProgressWatchID:
-		return 0, false // a per-watcher progress notification
+		id := r.WatchID
+		return &id, false
+	case len(r.Events) == 0 && !r.Created && !r.Canceled && r.WatchID != mvcc.ProgressWatchID:
+		return nil, false // a per-watcher progress notification: dropped
 	}
-	s.pushLocked(line)
-	return 0, false
+	s.pushLocked(line, r.WatchID, len(r.Events) > 0)
+	return nil, false
 }
 
-func (s *watchSession) pushLocked(line []byte) {
-	s.mu.lines = append(s.mu.lines, line)
+// fitLocked returns the encoded response made of the longest run of r's
+// first whole revisions that fits in the buffer (nil if none does), and
+// how many events it holds. Its header revision is its last revision. r
+// as a whole does not fit.
+func (s *watchSession) fitLocked(r *mvcc.WatchResponse) ([]byte, int) {
+	// ends[i] is the number of events in the first i+1 revisions.
+	var ends []int
+	for i := range r.Events {
+		if i+1 == len(r.Events) || r.Events[i+1].Kv.ModRevision != r.Events[i].Kv.ModRevision {
+			ends = append(ends, i+1)
+		}
+	}
+	encode := func(k int) []byte {
+		part := *r
+		part.Events = r.Events[:ends[k-1]]
+		part.Header.Revision = part.Events[len(part.Events)-1].Kv.ModRevision
+		line, _ := encodeWatch(&part, s.hdr()) // cannot fail where r's encoding did not
+		return line
+	}
+	// Binary search for the largest k < len(ends) revisions that fit.
+	lo, hi := 0, len(ends)-1
+	var best []byte
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if line := encode(mid); s.mu.bytes+len(line) <= s.limit {
+			lo, best = mid, line
+		} else {
+			hi = mid - 1
+		}
+	}
+	if lo == 0 {
+		return nil, 0
+	}
+	return best, ends[lo-1]
+}
+
+// watchLineBuf is one encoded response in the buffer.
+type watchLineBuf struct {
+	b     []byte
+	id    int64
+	event bool
+}
+
+func (s *watchSession) pushLocked(line []byte, id int64, event bool) {
+	s.mu.lines = append(s.mu.lines, watchLineBuf{line, id, event})
+	if event {
+		s.mu.queued[id]++
+	}
 	s.mu.bytes += len(line)
+	for s.peak != nil {
+		p := s.peak.Load()
+		if int64(s.mu.bytes) <= p || s.peak.CompareAndSwap(p, int64(s.mu.bytes)) {
+			break
+		}
+	}
 }
 
 // readRequests applies the client's requests, starting with first, until
@@ -317,16 +445,23 @@ func (s *watchSession) write(ctx context.Context, w http.ResponseWriter) {
 		}
 		n := 0
 		for _, l := range lines {
-			if _, err := w.Write(l); err != nil {
+			if _, err := w.Write(l.b); err != nil {
 				return
 			}
-			n += len(l)
+			n += len(l.b)
 		}
 		if err := rc.Flush(); err != nil {
 			return
 		}
 		s.mu.Lock()
 		s.mu.bytes -= n
+		for _, l := range lines {
+			if l.event {
+				if s.mu.queued[l.id]--; s.mu.queued[l.id] == 0 {
+					delete(s.mu.queued, l.id)
+				}
+			}
+		}
 		s.mu.Unlock()
 		signal(s.space)
 	}

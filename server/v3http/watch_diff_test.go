@@ -76,6 +76,12 @@ var watchScripts = []watchScript{
 		steps: []kvCall{{path: "/v3/kv/put", body: `{"key":"Zm9v","value":"eg=="}`, lines: 0}},
 	},
 	{
+		// A value that does not decode ends the requests, not the stream.
+		body:  []string{`{"create_request":{"key":"Zm9v"}}`, `garbage`, `{"create_request":{"key":"YQ=="}}`},
+		lines: 1,
+		steps: []kvCall{{path: "/v3/kv/put", body: `{"key":"Zm9v","value":"eg=="}`, lines: 1}},
+	},
+	{
 		pre: []kvCall{{path: "/v3/kv/compaction", body: `{"revision":"6","physical":true}`}},
 		body: []string{
 			`{"create_request":{"key":"Zm9v","start_revision":"2"}}`,
