@@ -137,8 +137,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("--initial-cluster-state %q: want new or existing", c.InitialClusterState)
 	case c.MaxRequestBytes < 0:
 		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
-	case c.WatchProgressNotifyInterval < 0 || c.WatchBufferBytes < 0:
-		return c, fmt.Errorf("watch progress notify interval %v and watch buffer bytes %d must not be negative", c.WatchProgressNotifyInterval, c.WatchBufferBytes)
+	case c.WatchProgressNotifyInterval < 0:
+		return c, fmt.Errorf("--experimental-watch-progress-notify-interval %v is negative", c.WatchProgressNotifyInterval)
+	case c.WatchBufferBytes < 0:
+		return c, fmt.Errorf("watch buffer bytes %d is negative", c.WatchBufferBytes)
 	case c.QuotaBackendBytes < 0:
 		return c, fmt.Errorf("--quota-backend-bytes %d is negative", c.QuotaBackendBytes)
 	case c.SnapshotCatchUpEntries > c.SnapshotCount*10:
