@@ -167,7 +167,10 @@ func TestWatchResumesAfterMemberDies(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch := newClient(t, append([]string{c.endpoints[f]}, others...), nil).Watch(ctx, "die/", WithPrefix())
+	var mu sync.Mutex
+	var logs []string
+	wc := newClient(t, append([]string{c.endpoints[f]}, others...), func(cfg *Config) { cfg.Logger = slog.New(logRecorder{&mu, &logs}) })
+	ch := wc.Watch(ctx, "die/", WithPrefix())
 	created := waitCreated(t, ch)
 	h := newHistory()
 	var wg sync.WaitGroup
@@ -184,6 +187,14 @@ func TestWatchResumesAfterMemberDies(t *testing.T) {
 	}
 	resps := append([]WatchResponse{created}, collect(t, ch, h, "die/", created.Header.Revision+1)...)
 	checkHistory(t, resps, h, "die/", created.Header.Revision+1)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range logs {
+		if strings.Contains(l, "resuming on the next endpoint") && strings.Contains(l, "endpoint="+c.endpoints[f]) {
+			return
+		}
+	}
+	t.Fatalf("the watch never left the stopped member (the test proved nothing); client log:\n%s", strings.Join(logs, "\n"))
 }
 
 // logRecorder is a slog.Handler keeping every record's message and
