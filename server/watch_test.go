@@ -75,10 +75,12 @@ func TestWatchSurvivesSnapshotInstall(t *testing.T) {
 	more.Store(true)
 	done := make(chan struct{})
 	go func() { defer close(done); writers(220, 320); more.Store(false) }()
+	defer func() { <-done }() // the writers use the cluster: stop them first
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	next := int64(2) // the first write of a new cluster is at revision 2
+	seen := map[int64]string{}
 	created := false
 	for {
 		if !more.Load() {
@@ -106,13 +108,17 @@ func TestWatchSurvivesSnapshotInstall(t *testing.T) {
 			if rev != next {
 				t.Fatalf("event at revision %d, want %d (gap or duplicate)", rev, next)
 			}
-			mu.Lock()
-			key := written[rev]
-			mu.Unlock()
-			if string(ev.Kv.Key) != key || string(ev.Kv.Value) != key {
-				t.Fatalf("revision %d: event %s=%s, written %s", rev, ev.Kv.Key, ev.Kv.Value, key)
-			}
+			seen[rev] = string(ev.Kv.Key) + "=" + string(ev.Kv.Value)
 			next++
+		}
+	}
+	// The writers are done: every revision was acknowledged by now (an
+	// event may reach the follower before its writer hears back).
+	mu.Lock()
+	defer mu.Unlock()
+	for rev, kv := range seen {
+		if key := written[rev]; kv != key+"="+key {
+			t.Fatalf("revision %d: event %s, written %s", rev, kv, key)
 		}
 	}
 	if s.snapIndexSeen() == 0 {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shelf-kv/shelf/mvcc"
 )
@@ -100,10 +101,18 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 			if err == nil {
 				s.readRequests(ctx, dec, body, first)
 			}
+			// Read the body to its end, discarding it: net/http notices a
+			// client going away (and cancels ctx) only once the body is
+			// consumed.
+			_, _ = io.Copy(io.Discard, r.Body)
 		}()
 		s.write(ctx, w)
 		cancel()
 		bs.Close()
+		// A client may keep its request body open and idle: make the
+		// pending read fail now rather than when the server closes the
+		// connection.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 		wg.Wait()
 	})
 }

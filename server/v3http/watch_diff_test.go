@@ -47,21 +47,28 @@ var watchScripts = []watchScript{
 			`{"create_request":{"key":"Zm9v","start_revision":"2","prev_kv":true}}`,
 			`{"create_request":{"key":"YQ==","range_end":"Yg==","watch_id":"7","filters":["NOPUT"],"prev_kv":true}}`,
 			`{"createRequest":{"key":"YQ==","rangeEnd":"Yg==","watchId":"9","progressNotify":true,"filters":[5]}}`,
+		},
+		lines: 4,
+		steps: []kvCall{
+			{path: "/v3/kv/put", body: `{"key":"YTE=","value":"eA=="}`, lines: 1},
+			{path: "/v3/kv/deleterange", body: `{"key":"YTE="}`, lines: 2},
+			{path: "/v3/kv/txn", body: `{"success":[{"request_put":{"key":"YTI=","value":"eA=="}},{"request_put":{"key":"YTM=","value":"eQ=="}}]}`, lines: 1},
+			{path: "/v3/kv/deleterange", body: `{"key":"YQ==","range_end":"Yg==","prev_kv":true}`, lines: 2},
+			{path: "/v3/kv/put", body: `{"key":"Zm9v","value":"eg=="}`, lines: 1},
+		},
+	},
+	{
+		body: []string{
 			`{"create_request":{"key":"Yg==","range_end":"YQ=="}}`,
+			`{"create_request":{"key":"Yg==","watch_id":"7"}}`,
 			`{"create_request":{"key":"Yg==","watch_id":"7"}}`,
 			`{"cancel_request":{"watch_id":"42"}}`,
 			`{}`,
 			`{"create_request":{"range_end":"AA=="}}`,
 			`{"progress_request":{}}`,
 		},
-		lines: 8,
-		steps: []kvCall{
-			{path: "/v3/kv/put", body: `{"key":"YTE=","value":"eA=="}`, lines: 2},
-			{path: "/v3/kv/deleterange", body: `{"key":"YTE="}`, lines: 3},
-			{path: "/v3/kv/txn", body: `{"success":[{"request_put":{"key":"YTI=","value":"eA=="}},{"request_put":{"key":"YTM=","value":"eQ=="}}]}`, lines: 2},
-			{path: "/v3/kv/deleterange", body: `{"key":"YQ==","range_end":"Yg==","prev_kv":true}`, lines: 3},
-			{path: "/v3/kv/put", body: `{"key":"Zm9v","value":"eg=="}`, lines: 2},
-		},
+		lines: 5,
+		steps: []kvCall{{path: "/v3/kv/put", body: `{"key":"Zm9v","value":"eg=="}`, lines: 1}},
 	},
 	{
 		body: []string{
@@ -133,7 +140,11 @@ func TestWatchDifferentialEtcd(t *testing.T) {
 		}
 		we, ws := openWatch(t, etcd.ClientURL), openWatch(t, shelf.URL)
 		for _, wc := range []*watchConn{we, ws} {
-			wc.send(sc.body...)
+			// One write, one chunk, under 512 bytes: etcd 3.4's gateway
+			// (no HTTP/1.1 full duplex) discards whatever part of the
+			// body its decoder has not read when it writes the first
+			// response, and its decoder's first read takes 512 bytes.
+			wc.send(strings.Join(sc.body, "\n"))
 			wc.body.Close()
 		}
 		compare(si, "the requests", we, ws, sc.lines)

@@ -17,6 +17,8 @@ func (b errBackend) Watch(context.Context) (WatchStream, error) { return nil, b.
 // as the test goes, response lines arrive on lines.
 type watchConn struct {
 	t      testing.TB
+	url    string
+	got    int // lines read so far
 	body   *io.PipeWriter
 	lines  chan string
 	status chan int
@@ -28,7 +30,7 @@ func openWatch(t testing.TB, url string) *watchConn {
 	t.Helper()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
-	wc := &watchConn{t: t, body: pw, lines: make(chan string, 1024), status: make(chan int, 1), cancel: cancel}
+	wc := &watchConn{t: t, url: url, body: pw, lines: make(chan string, 1024), status: make(chan int, 1), cancel: cancel}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v3/watch", pr)
 	if err != nil {
 		t.Fatal(err)
@@ -67,11 +69,12 @@ func (wc *watchConn) next() string {
 	select {
 	case l, ok := <-wc.lines:
 		if !ok {
-			wc.t.Fatal("watch stream ended")
+			wc.t.Fatalf("watch stream of %s ended after %d lines", wc.url, wc.got)
 		}
+		wc.got++
 		return l
 	case <-time.After(10 * time.Second):
-		wc.t.Fatal("no watch response within 10s")
+		wc.t.Fatalf("no watch response from %s within 10s (after %d lines)", wc.url, wc.got)
 	}
 	return ""
 }
