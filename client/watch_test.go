@@ -217,7 +217,7 @@ func (l logRecorder) Handle(_ context.Context, r slog.Record) error {
 func (l logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l logRecorder) WithGroup(string) slog.Handler      { return l }
 
-// TestWatchSlowReaderResumes: a caller that does not read while 20 MB of
+// TestWatchSlowReaderResumes: a caller that does not read while 12 MB of
 // changes stream past overflows the (single) member's 64 KiB watch buffer; the
 // member cancels the watcher with a resume revision and the client
 // resumes from it, so the caller still sees the exact history.
@@ -231,7 +231,7 @@ func TestWatchSlowReaderResumes(t *testing.T) {
 	ch := wc.Watch(ctx, "slow/", WithPrefix())
 	created := waitCreated(t, ch)
 	h := newHistory()
-	writers(t, newClient(t, c.endpoints, nil), h, "slow/", 4, 50, 100<<10)
+	writers(t, newClient(t, c.endpoints, nil), h, "slow/", 4, 30, 100<<10)
 	resps := append([]WatchResponse{created}, collect(t, ch, h, "slow/", created.Header.Revision+1)...)
 	checkHistory(t, resps, h, "slow/", created.Header.Revision+1)
 	mu.Lock()
