@@ -162,11 +162,8 @@ func setupMemberAdd(fs *pflag.FlagSet) func(*app, []string) error {
 		if resp.Member == nil {
 			return fmt.Errorf("member add: the answer names no new member")
 		}
-		as := " "
-		if resp.Member.IsLearner {
-			as = " as learner "
-		}
-		fmt.Fprintf(a.stdout, "Member %16x added%sto cluster %16x\n", resp.Member.ID, as, resp.Header.ClusterID)
+		// etcdctl 3.4's line, which does not say "as learner" (3.5's does).
+		fmt.Fprintf(a.stdout, "Member %16x added to cluster %16x\n", resp.Member.ID, resp.Header.ClusterID)
 		printJoinEnv(a.stdout, name, resp.Member.ID, urls, resp.Members)
 		return nil
 	}
