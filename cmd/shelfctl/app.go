@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -303,16 +304,48 @@ func (a *app) ctx() (context.Context, context.CancelFunc) {
 
 // errText is how an error is printed after "Error: ": a member's answer
 // prints as etcd's message alone ("etcdserver: mvcc: required revision has
-// been compacted"), a timeout as "context deadline exceeded", as etcdctl.
+// been compacted"), as etcdctl. A call that ran out of time prints
+// "context deadline exceeded", as etcdctl, followed (etcdctl difference)
+// by the last failure that made it retry, e.g. "(last error: dial tcp
+// 127.0.0.1:2379: connect: connection refused)".
 func errText(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		if last := lastError(err); last != nil && !errors.Is(last, context.DeadlineExceeded) {
+			return "context deadline exceeded (last error: " + causeText(last) + ")"
+		}
+		return "context deadline exceeded"
+	}
+	return causeText(err)
+}
+
+// causeText is err without the client's wrapping: etcd's message for a
+// member's answer, the network error for a failed request.
+func causeText(err error) string {
 	var ce *client.Error
 	if errors.As(err, &ce) {
 		return ce.Message
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "context deadline exceeded"
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// lastError digs out the last attempt's failure from the client's
+// "gave up" error, which wraps the context's error and that failure.
+func lastError(err error) error {
+	for err != nil {
+		if m, ok := err.(interface{ Unwrap() []error }); ok {
+			errs := m.Unwrap()
+			if len(errs) == 0 {
+				return nil
+			}
+			return errs[len(errs)-1]
+		}
+		err = errors.Unwrap(err)
+	}
+	return nil
 }
 
 // argCount fails with etcdctl's message unless len(args) is within [lo, hi].

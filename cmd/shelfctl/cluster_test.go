@@ -25,16 +25,18 @@ import (
 
 // testEnv is what TestMain set up; read-only for the tests.
 type testEnv struct {
-	ctlBin  string
-	dir     string
-	members []*testMember
-	cluster uint64 // cluster ID
+	ctlBin   string
+	shelfBin string
+	dir      string
+	members  []*testMember
+	cluster  uint64 // cluster ID
 }
 
 type testMember struct {
 	name, client, peer string // client and peer URLs
 	hostPort           string // client URL without scheme, as --endpoints takes it
-	id                 uint64
+	logPath            string
+	id, cluster        uint64
 	cmd                *exec.Cmd
 	done               chan struct{}
 }
@@ -64,63 +66,90 @@ func setupAndRun(m *testing.M) (int, error) {
 			return 0, fmt.Errorf("building %s: %v\n%s", pkg, err, out)
 		}
 	}
+	env.shelfBin = shelfBin
+	members, err := startMembers(filepath.Join(dir, "cluster"), 3, "shelfctl-test")
+	defer stopMembers(members)
+	if err != nil {
+		return 0, err
+	}
+	env.members = members
+	env.cluster = members[0].cluster
+	return m.Run(), nil
+}
+
+// startMembers starts an n-member cluster of `shelf member` processes with
+// data and logs under dir, extra flags for every member, and waits until it
+// is ready (see waitReady). The caller stops it with stopMembers, even
+// after an error.
+func startMembers(dir string, n int, token string, extra ...string) ([]*testMember, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var members []*testMember
 	var initial []string
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
 		cp, err := freeport.Get()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		pp, err := freeport.Get()
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		mb := &testMember{name: fmt.Sprintf("m%d", i), hostPort: fmt.Sprintf("127.0.0.1:%d", cp),
-			client: fmt.Sprintf("http://127.0.0.1:%d", cp), peer: fmt.Sprintf("http://127.0.0.1:%d", pp)}
-		env.members = append(env.members, mb)
+			client: fmt.Sprintf("http://127.0.0.1:%d", cp), peer: fmt.Sprintf("http://127.0.0.1:%d", pp),
+			logPath: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
+		members = append(members, mb)
 		initial = append(initial, mb.name+"="+mb.peer)
 	}
-	defer func() {
-		for _, mb := range env.members {
-			if mb.cmd != nil {
-				_ = mb.cmd.Process.Signal(syscall.SIGKILL)
-				<-mb.done
-			}
-		}
-	}()
-	for _, mb := range env.members {
-		logf, err := os.Create(filepath.Join(dir, mb.name+".log"))
+	for _, mb := range members {
+		logf, err := os.Create(mb.logPath)
 		if err != nil {
-			return 0, err
+			return members, err
 		}
-		mb.cmd = exec.Command(shelfBin, "member", "--name", mb.name, "--data-dir", filepath.Join(dir, mb.name),
+		mb.cmd = exec.Command(env.shelfBin, append([]string{"member", "--name", mb.name, "--data-dir", filepath.Join(dir, mb.name),
 			"--listen-client-urls", mb.client, "--advertise-client-urls", mb.client,
 			"--listen-peer-urls", mb.peer, "--initial-advertise-peer-urls", mb.peer,
-			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", "shelfctl-test",
-			"--heartbeat-interval", "20", "--election-timeout", "200")
+			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-token", token,
+			"--heartbeat-interval", "20", "--election-timeout", "200"}, extra...)...)
 		mb.cmd.Stdout, mb.cmd.Stderr = logf, logf
 		if err := mb.cmd.Start(); err != nil {
-			return 0, err
+			mb.cmd = nil
+			logf.Close()
+			return members, err
 		}
 		logf.Close()
 		mb.done = make(chan struct{})
 		go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(mb.cmd, mb.done)
 	}
-	if err := waitClusterReady(); err != nil {
-		for _, mb := range env.members {
-			b, _ := os.ReadFile(filepath.Join(dir, mb.name+".log"))
+	if err := waitReady(members); err != nil {
+		for _, mb := range members {
+			b, _ := os.ReadFile(mb.logPath)
 			fmt.Fprintf(os.Stderr, "--- %s log:\n%s\n", mb.name, b)
 		}
-		return 0, err
+		return members, err
 	}
-	return m.Run(), nil
+	return members, nil
 }
 
-// waitClusterReady waits until every member answers /health with 200 and
-// names the same leader, then learns the member and cluster IDs.
-func waitClusterReady() error {
+// stopMembers kills every started member and waits for it.
+func stopMembers(members []*testMember) {
+	for _, mb := range members {
+		if mb.cmd != nil {
+			_ = mb.cmd.Process.Signal(syscall.SIGKILL)
+			<-mb.done
+			mb.cmd = nil
+		}
+	}
+}
+
+// waitReady waits until every member answers /health with 200, has
+// published its name and client URL, and all name the same leader; it
+// fills in the member and cluster IDs.
+func waitReady(members []*testMember) error {
 	deadline := time.Now().Add(60 * time.Second)
 	httpc := &http.Client{Timeout: 2 * time.Second}
-	for _, mb := range env.members {
+	for _, mb := range members {
 		for {
 			resp, err := httpc.Get(mb.client + "/health")
 			if err == nil {
@@ -136,29 +165,28 @@ func waitClusterReady() error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	c, err := client.New(client.Config{Endpoints: []string{env.members[0].client}})
+	c, err := client.New(client.Config{Endpoints: []string{members[0].client}})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	for _, mb := range env.members {
+	for _, mb := range members {
 		st, err := c.Status(ctx, mb.client)
 		if err != nil {
 			return err
 		}
-		mb.id = st.Header.MemberID
-		env.cluster = st.Header.ClusterID
+		mb.id, mb.cluster = st.Header.MemberID, st.Header.ClusterID
 	}
 	// Each member publishes its name and client URLs once it has
-	// started; the member list tests want all three.
+	// started; the member list tests want all of them.
 	for {
 		resp, err := c.MemberList(ctx)
 		if err != nil {
 			return err
 		}
-		published := len(resp.Members) == len(env.members)
+		published := len(resp.Members) == len(members)
 		for _, m := range resp.Members {
 			published = published && m.Name != "" && len(m.ClientURLs) > 0
 		}
@@ -171,13 +199,17 @@ func waitClusterReady() error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	_, err = leaderID(ctx)
+	_, err = leaderOf(ctx, members)
 	return err
 }
 
-// leaderID waits until every member names the same leader and returns it.
-func leaderID(ctx context.Context) (uint64, error) {
-	c, err := client.New(client.Config{Endpoints: []string{env.members[0].client}})
+// leaderID waits until every member of the test cluster names the same
+// leader and returns it.
+func leaderID(ctx context.Context) (uint64, error) { return leaderOf(ctx, env.members) }
+
+// leaderOf waits until every member names the same leader and returns it.
+func leaderOf(ctx context.Context, members []*testMember) (uint64, error) {
+	c, err := client.New(client.Config{Endpoints: []string{members[0].client}})
 	if err != nil {
 		return 0, err
 	}
@@ -185,7 +217,7 @@ func leaderID(ctx context.Context) (uint64, error) {
 	for {
 		var lead uint64
 		agree := true
-		for _, mb := range env.members {
+		for _, mb := range members {
 			st, err := c.Status(ctx, mb.client)
 			if err != nil || st.Leader == 0 || (lead != 0 && st.Leader != lead) {
 				agree = false
