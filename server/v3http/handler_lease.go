@@ -246,6 +246,9 @@ func (h *Handler) serveLeaseKeepAlive(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			if !started {
+				// The rest of the body is not read: the connection
+				// cannot carry another request.
+				w.Header().Set("Connection", "close")
 				h.writeError(w, r, Status{CodeUnknown, err.Error()})
 			}
 			return
