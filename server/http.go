@@ -42,6 +42,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.mountCluster(mux)
 	s.mountKV(mux)
+	s.mountLease(mux)
 	return mux
 }
 
