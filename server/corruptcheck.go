@@ -53,7 +53,11 @@ func (s *Server) checkConsistency(ctx context.Context) {
 			s.log.Warn("consistency check: no hash from member", "member", m.ID.String(), "revision", rev, "err", err)
 			continue
 		}
-		if theirs.compactRevision != mine.CompactRevision || theirs.hash == mine.Hash {
+		if theirs.compactRevision != mine.CompactRevision {
+			continue
+		}
+		s.maint.compared.Add(1)
+		if theirs.hash == mine.Hash {
 			continue
 		}
 		s.m.corruptDetected.Inc()

@@ -22,6 +22,9 @@ import (
 
 // maintState is the server's maintenance state.
 type maintState struct {
+	// compared counts the members' hashes the consistency check compared
+	// with the leader's (equal or not).
+	compared atomic.Uint64
 	// raising is set while a NOSPACE raise is in flight (raiseNoSpace).
 	raising atomic.Bool
 	// snapWaiters wait for the snapshot save in flight (raft loop only).
