@@ -41,7 +41,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	s.mountCluster(mux)
+	s.mountMaintenance(mux)
 	s.mountKV(mux)
+	s.mountLease(mux)
 	return mux
 }
 

@@ -66,6 +66,9 @@ func (b kvBackend) Status(ctx context.Context) (v3http.StatusInfo, error) {
 	if err := s.Err(); err != nil {
 		info.Errors = append(info.Errors, err.Error())
 	}
+	for _, a := range s.alarms.list(alarmNone) {
+		info.Errors = append(info.Errors, a.statusString()) // as etcd: "memberID:X alarm:NOSPACE "
+	}
 	return info, nil
 }
 
