@@ -61,7 +61,8 @@ type command struct {
 // "endpoint", "alarm") are the first word of several names.
 func commands() map[string]*command {
 	m := map[string]*command{}
-	for _, list := range [][]*command{kvCommands(), txnCommands(), clusterCommands(), maintCommands()} {
+	for _, list := range [][]*command{kvCommands(), txnCommands(), clusterCommands(), maintCommands(),
+		leaseCommands(), alarmCommands(), defragCommands()} {
 		for _, c := range list {
 			m[c.name] = c
 		}
@@ -324,6 +325,9 @@ func causeText(err error) string {
 	var ce *client.Error
 	if errors.As(err, &ce) {
 		return ce.Message
+	}
+	if errors.Is(err, client.ErrLeaseNotFound) { // found by the client itself (keepalive)
+		return "etcdserver: requested lease not found"
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -181,6 +181,9 @@ func (a *app) checkHealth(t target) epHealth {
 		return h
 	}
 	h.Health = true
+	if msg := a.alarmHealth(ctx, c); msg != "" {
+		h.Health, h.Error = false, msg
+	}
 	return h
 }
 

@@ -58,13 +58,14 @@ func TestHumanBytes(t *testing.T) {
 func TestMemberList(t *testing.T) {
 	var rows [][]string
 	var simple, members []string
-	for _, mb := range env.members {
+	// Members are listed by ID, as etcd lists them.
+	byID := append([]*testMember(nil), env.members...)
+	sort.Slice(byID, func(i, j int) bool { return byID[i].id < byID[j].id })
+	for _, mb := range byID {
 		row := []string{fmt.Sprintf("%x", mb.id), "started", mb.name, mb.peer, mb.client, "false"}
 		rows = append(rows, row)
 		members = append(members, fmt.Sprintf(`{"ID":%d,"name":"%s","peerURLs":["%s"],"clientURLs":["%s"]}`, mb.id, mb.name, mb.peer, mb.client))
 	}
-	// Members are listed by ID, as etcd lists them.
-	sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
 	for _, r := range rows {
 		simple = append(simple, strings.Join(r, ", "))
 	}
