@@ -127,10 +127,15 @@ func (a *app) dispatch(args []string) error {
 	cfs := pflag.NewFlagSet("shelfctl "+name, pflag.ContinueOnError)
 	cfs.SetOutput(io.Discard)
 	runCmd := cmd.setup(cfs)
+	own := cfs.FlagUsages()
 	cfs.AddFlagSet(gfs)
 	if err := cfs.Parse(rest[n:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprintf(a.stdout, "Usage: shelfctl %s [flags] %s\n\n%s\n\nFlags:\n%s", cmd.name, cmd.args, cmd.short, cfs.FlagUsages())
+			fmt.Fprintf(a.stdout, "Usage: shelfctl %s [flags] %s\n\n%s\n", cmd.name, cmd.args, cmd.short)
+			if own != "" {
+				fmt.Fprintf(a.stdout, "\nFlags:\n%s", own)
+			}
+			fmt.Fprintf(a.stdout, "\nGlobal flags:\n%s", gfs.FlagUsages())
 			return nil
 		}
 		return err
@@ -194,7 +199,7 @@ func (a *app) usage(fs *pflag.FlagSet) {
 	sort.Strings(names)
 	fmt.Fprintf(a.stdout, "shelfctl: the command-line client of a shelf cluster (etcdctl's commands and flags)\n\nUsage: shelfctl [global flags] <command> [flags] [args]\n\nCommands:\n")
 	for _, n := range names {
-		fmt.Fprintf(a.stdout, "  %-40s %s\n", n+" "+all[n].args, all[n].short)
+		fmt.Fprintf(a.stdout, "  %-46s %s\n", n+" "+all[n].args, all[n].short)
 	}
 	fmt.Fprintf(a.stdout, "\nGlobal flags (also from SHELFCTL_<FLAG>, e.g. SHELFCTL_ENDPOINTS):\n%s", fs.FlagUsages())
 }
@@ -203,7 +208,7 @@ func (a *app) groupUsage(all map[string]*command, group string) {
 	fmt.Fprintf(a.stdout, "Usage: shelfctl %s <subcommand>\n\nSubcommands:\n", group)
 	for _, s := range groupSubs(all, group) {
 		c := all[group+" "+s]
-		fmt.Fprintf(a.stdout, "  %-40s %s\n", s+" "+c.args, c.short)
+		fmt.Fprintf(a.stdout, "  %-46s %s\n", s+" "+c.args, c.short)
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 // move_leader_command.go, member_command.go).
 func defragCommands() []*command {
 	return []*command{
-		{name: "defrag", args: "[--cluster]", short: "Defragments the storage of the etcd members with given endpoints", setup: setupDefrag},
-		{name: "move-leader", args: "<transferee-member-id>", short: "Transfers leadership to another etcd cluster member.", setup: setupMoveLeader},
+		{name: "defrag", args: "[--cluster]", short: "Defragments the storage of the members with given endpoints", setup: setupDefrag},
+		{name: "move-leader", args: "<transferee-member-id>", short: "Transfers leadership to another cluster member", setup: setupMoveLeader},
 		{name: "member update", args: "<memberID> --peer-urls=<urls>", short: "Updates a member in the cluster", setup: setupMemberUpdate},
 	}
 }

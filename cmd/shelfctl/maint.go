@@ -13,7 +13,7 @@ import (
 // in defrag.go.
 func maintCommands() []*command {
 	return []*command{
-		{name: "compaction", args: "<revision>", short: "Compacts the event history in etcd", setup: setupCompaction},
+		{name: "compaction", args: "<revision>", short: "Compacts the event history", setup: setupCompaction},
 		{name: "version", short: "Prints the version of shelfctl", setup: setupVersion},
 	}
 }
