@@ -13,6 +13,11 @@ import (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", s.serveHealth)
+	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
+		// etcd's /version: etcd tools read it to learn what they talk to.
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"etcdserver": Version, "etcdcluster": ClusterVersion})
+	})
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
 		if s.Err() != nil {
 			http.Error(w, "not ok: "+s.Err().Error(), http.StatusServiceUnavailable)
@@ -38,6 +43,7 @@ func (s *Server) Handler() http.Handler {
 	s.mountCluster(mux)
 	s.mountMaintenance(mux)
 	s.mountKV(mux)
+	s.mountLease(mux)
 	return mux
 }
 

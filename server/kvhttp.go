@@ -11,6 +11,10 @@ import (
 // Version is the server version reported by /v3/maintenance/status.
 const Version = "3.4.0-shelf.0.1.0"
 
+// ClusterVersion is the etcd cluster version shelf speaks (the API level
+// etcd clients check), reported by /version.
+const ClusterVersion = "3.4.0"
+
 // kvBackend adapts a Server to the HTTP layer's Backend.
 type kvBackend struct{ s *Server }
 
