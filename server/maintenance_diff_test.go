@@ -65,6 +65,8 @@ func TestMaintenanceMatchesEtcd(t *testing.T) {
 		{"/v3/kv/deleterange", `{"key":"YQ=="}`},
 		{"/v3/kv/compaction", `{"revision":"1"}`},
 		{"/v3/kv/txn", `{"success":[{"requestPut":{"key":"YQ==","value":"Yg=="}}]}`},
+		{"/v3/lease/grant", `{"TTL":"60"}`},
+		{"/v3/lease/revoke", `{"ID":"5"}`},
 		{"/v3/kv/range", `{"key":"YQ=="}`},
 		{"/v3/kv/txn", `{"success":[{"requestRange":{"key":"YQ=="}}]}`},
 		{"/v3/maintenance/alarm", `{"action":"DEACTIVATE","memberID":"5","alarm":"CORRUPT"}`},
