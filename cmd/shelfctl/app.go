@@ -62,7 +62,7 @@ type command struct {
 func commands() map[string]*command {
 	m := map[string]*command{}
 	for _, list := range [][]*command{kvCommands(), txnCommands(), clusterCommands(), maintCommands(),
-		leaseCommands(), alarmCommands(), defragCommands()} {
+		watchCommands(), leaseCommands(), alarmCommands(), defragCommands()} {
 		for _, c := range list {
 			m[c.name] = c
 		}
