@@ -30,6 +30,7 @@ const (
 	exitBadConnection = 2
 	exitInvalidInput  = 3
 	exitBadFeature    = 4
+	exitInterrupted   = 5
 	exitBadArgs       = 128
 )
 

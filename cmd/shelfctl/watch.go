@@ -79,7 +79,7 @@ func setupWatch(fs *pflag.FlagSet) func(*app, []string) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return withCode(exitBadConnection, errors.New("watch is canceled by the server"))
+		return withCode(exitInterrupted, errors.New("watch is canceled by the server"))
 	}
 }
 

@@ -128,13 +128,13 @@ func TestWatch(t *testing.T) {
 }
 
 // TestWatchCompacted starts a watch below the compacted revision: etcdctl
-// prints why the watch was canceled and exits 2.
+// prints why the watch was canceled and exits 5 (its ExitInterrupted).
 func TestWatchCompacted(t *testing.T) {
 	old := revOf(t, "wc/k", "1")
 	rev := revOf(t, "wc/k", "2")
 	ok(t, ctl(t, "compaction", fmt.Sprint(rev)))
 	r := ctl(t, "watch", "wc/k", "--rev", fmt.Sprint(old))
-	fails(t, "watch below compaction", r, 2,
+	fails(t, "watch below compaction", r, 5,
 		"watch was canceled (etcdserver: mvcc: required revision has been compacted)\nError: watch is canceled by the server\n")
 }
 
