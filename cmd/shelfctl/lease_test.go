@@ -71,6 +71,12 @@ func TestLease(t *testing.T) {
 		t.Errorf("revoke -w json: %s", out)
 	}
 
+	// A lease that does not exist, as etcdctl reports it.
+	fails(t, "keep-alive --once of no lease", ctl(t, "lease", "keep-alive", "--once", "1234"), 2,
+		"Error: etcdserver: requested lease not found\n")
+	expect(t, "keep-alive of no lease", ctl(t, "lease", "keep-alive", "1234"), "lease 0000000000001234 expired or revoked.\n")
+	expect(t, "timetolive of no lease", ctl(t, "lease", "timetolive", "1234"), "lease 0000000000001234 already expired\n")
+
 	for _, c := range []struct {
 		args   []string
 		code   int
