@@ -37,6 +37,14 @@ func TestLease(t *testing.T) {
 		t.Errorf("timetolive: %q", out)
 	}
 	expect(t, "keep-alive --once", ctl(t, "lease", "keep-alive", "--once", id), "lease "+id+" keepalived with TTL(100)\n")
+	// --ignore-lease keeps the key on its lease; --ignore-value keeps its
+	// value (without --ignore-lease it would also detach it, as in etcd).
+	expect(t, "put --ignore-lease", ctl(t, "put", "lease/k", "v2", "--ignore-lease"), "OK\n")
+	expect(t, "put --ignore-value --prev-kv", ctl(t, "put", "lease/k", "--ignore-value", "--ignore-lease", "--prev-kv"), "OK\nlease/k\nv2\n")
+	expect(t, "value kept", ctl(t, "get", "lease/k", "--print-value-only"), "v2\n")
+	if out := ok(t, ctl(t, "lease", "timetolive", id, "--keys")); !strings.HasSuffix(out, "attached keys([lease/k])\n") {
+		t.Errorf("the key left its lease: %q", out)
+	}
 	out = ok(t, ctl(t, "lease", "list"))
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if lines[0] != fmt.Sprintf("found %d leases", len(lines)-1) || !strings.Contains(out, "\n"+id+"\n") {
