@@ -52,6 +52,10 @@ type Config struct {
 	// past it (default 2 GiB; etcd's default).
 	QuotaBackendBytes int64
 
+	// CorruptCheckTime is how often the leader compares every member's
+	// hash of the keyspace (etcd's --experimental-corrupt-check-time;
+	// default 1m). A mismatch raises the CORRUPT alarm.
+	CorruptCheckTime time.Duration
 	// WatchProgressNotifyInterval is etcd's
 	// --experimental-watch-progress-notify-interval (default 10 min).
 	// WatchBufferBytes bounds each watch stream's buffer (default 4 MiB;
@@ -84,6 +88,7 @@ const (
 	DefaultSnapshotCatchUpEntries = 5_000
 	DefaultMaxRequestBytes        = 1536 * 1024
 	DefaultQuotaBackendBytes      = 2 << 30
+	DefaultCorruptCheckTime       = time.Minute
 	// DefaultWatchProgressNotifyInterval is etcd's default.
 	DefaultWatchProgressNotifyInterval = 10 * time.Minute
 )
@@ -108,6 +113,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.QuotaBackendBytes == 0 {
 		c.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if c.CorruptCheckTime == 0 {
+		c.CorruptCheckTime = DefaultCorruptCheckTime
 	}
 	if c.WatchProgressNotifyInterval == 0 {
 		c.WatchProgressNotifyInterval = DefaultWatchProgressNotifyInterval
@@ -137,6 +145,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("--initial-cluster-state %q: want new or existing", c.InitialClusterState)
 	case c.MaxRequestBytes < 0:
 		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
+	case c.CorruptCheckTime < 0:
+		return c, fmt.Errorf("--experimental-corrupt-check-time %v is negative", c.CorruptCheckTime)
 	case c.WatchProgressNotifyInterval < 0:
 		return c, fmt.Errorf("--experimental-watch-progress-notify-interval %v is negative", c.WatchProgressNotifyInterval)
 	case c.WatchBufferBytes < 0:

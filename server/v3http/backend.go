@@ -47,6 +47,8 @@ type Backend interface {
 	Compact(ctx context.Context, rev int64, physical bool) (*mvcc.CompactResponse, error)
 	// Status reports the member's state for /v3/maintenance/status.
 	Status(ctx context.Context) (StatusInfo, error)
+	// LeaseBackend serves /v3/lease/* (see handler_lease.go).
+	LeaseBackend
 	// Watch opens a watch stream for POST /v3/watch (see WatchStream).
 	Watch(ctx context.Context) (WatchStream, error)
 	// Header returns the identity part of a response header. It is called

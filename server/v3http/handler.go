@@ -83,6 +83,7 @@ func New(cfg Config) (*Handler, error) {
 	} {
 		h.mux.Handle("POST "+path, h.endpoint(serve))
 	}
+	h.mountLease()
 	h.mux.Handle("POST /v3/watch", h.watchEndpoint())
 	return h, nil
 }

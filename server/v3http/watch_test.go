@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -158,28 +156,4 @@ func TestWatchSlowReaderBoundedBuffer(t *testing.T) {
 		t.Fatalf("resumed watch delivered up to %d, want %d", next-1, last)
 	}
 	t.Logf("overflow at revision %d of %d; buffer peak %d bytes (bound %d)", resume, last, peak.Load(), limit)
-}
-
-// TestWatchREADMEExamples sends the body of every watch curl example in
-// the README to a Handler and requires the created line first, so the
-// examples cannot rot.
-func TestWatchREADMEExamples(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	examples := regexp.MustCompile(`(?m)^curl -N http://127\.0\.0\.1:2379/v3/watch -d '([^']*)'`).FindAllSubmatch(readme, -1)
-	if len(examples) < 2 {
-		t.Fatalf("found %d watch examples in README.md, want at least 2", len(examples))
-	}
-	srv, _ := newTestServer(t, 0)
-	for _, ex := range examples {
-		wc := openWatch(t, srv.URL)
-		wc.send(string(ex[1]))
-		wc.body.Close()
-		if l := normWatch(wc.next()); l != `{"result":{"header":{"revision":"1"},"created":true}}` {
-			t.Errorf("README example %s: first line %s", ex[1], l)
-		}
-		wc.close()
-	}
 }
