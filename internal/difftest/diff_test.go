@@ -1,8 +1,10 @@
 package difftest
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ var (
 		"number of ops TestDifferential sends (1,000 with -short)")
 	flagSeed = flag.Uint64("difftest.seed", 0,
 		"seed of TestDifferential's op sequence (0: a new one from the clock, logged)")
-	flagShrink = flag.Int("difftest.shrink", 80,
+	flagShrink = flag.Int("difftest.shrink", 150,
 		"most replays against fresh etcd+shelf pairs when shrinking a difference")
 )
 
@@ -33,45 +35,82 @@ func TestDifferential(t *testing.T) {
 		seed = uint64(time.Now().UnixNano())
 	}
 	t.Logf("difftest: seed %d, %d ops (replay with -difftest.seed=%d)", seed, n, seed)
-	ops, d, stats := runSeed(t, realSystems, seed, n)
-	if d != nil {
-		t.Fatal(investigate(t, realSystems, seed, ops, d, *flagShrink))
+	r := runSeed(t, realSystems, seed, n)
+	if r.diff != nil {
+		t.Fatal(investigate(t, realSystems, seed, r.ops, r.mutates, r.diff, *flagShrink))
 	}
-	t.Logf("difftest: seed %d: %d ops, every answer equal (%s)", seed, n, stats)
+	t.Logf("difftest: seed %d: %d ops, every answer equal (%s)", seed, n, r.summary)
+}
+
+// seedRun is what runSeed did.
+type seedRun struct {
+	ops     []op
+	mutates []bool      // per op: it changed the oracle's state
+	diff    *difference // the first difference, nil if none
+	summary string      // what was sent, when there was no difference
 }
 
 // runSeed generates n ops from seed and runs them on a fresh pair,
-// generation following the oracle's answers. It returns the ops sent, the
-// first difference (nil if none) and a summary of what was sent.
-func runSeed(t *testing.T, mk systems, seed uint64, n int) ([]op, *difference, string) {
+// generation following the oracle's answers.
+func runSeed(t *testing.T, mk systems, seed uint64, n int) seedRun {
 	t.Helper()
 	oracle, subject := mk(t)
 	g := newGen(seed)
-	ops := make([]op, 0, n)
-	count := map[string]int{}
-	errs := 0
+	r := seedRun{ops: make([]op, 0, n), mutates: make([]bool, 0, n)}
+	count, errs := map[string]int{}, map[string]int{}
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		o := g.next()
-		ops = append(ops, o)
+		r.ops = append(r.ops, o)
 		want, got := both(oracle, subject, o)
 		if f := compareAnswers(want, got); len(f) > 0 {
-			return ops, &difference{index: i, op: o, want: want, got: got, fields: f}, ""
+			r.diff = &difference{index: i, op: o, want: want, got: got, fields: f}
+			return r
 		}
+		before := g.cur
 		g.observe(o, want)
+		r.mutates = append(r.mutates, g.cur != before || (want.status == 200 && mutatesWithoutRevision[o.Path]))
 		count[o.Path]++
 		if want.status != 200 {
-			errs++
+			errs[errorMessage(want.body)]++
 		}
 	}
-	return ops, nil, summary(count, errs, g, time.Since(start))
+	r.summary = summary(count, errs, g, time.Since(start))
+	return r
 }
 
-func summary(count map[string]int, errs int, g *gen, d time.Duration) string {
+// mutatesWithoutRevision are the endpoints that change state without a new
+// revision when they succeed.
+var mutatesWithoutRevision = map[string]bool{
+	"/v3/kv/compaction": true, "/v3/lease/grant": true, "/v3/lease/revoke": true,
+}
+
+// errorMessage returns the "message" of an error body (or the body).
+func errorMessage(body string) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal([]byte(body), &e) != nil || e.Message == "" {
+		return strings.TrimSpace(body)
+	}
+	return e.Message
+}
+
+// summary says what a run sent: ops per endpoint, the errors etcd gave
+// (so a generator that stopped reaching an error path shows), revisions.
+func summary(count, errs map[string]int, g *gen, d time.Duration) string {
 	var b strings.Builder
 	for _, p := range []string{"/v3/kv/put", "/v3/kv/range", "/v3/kv/deleterange", "/v3/kv/txn", "/v3/kv/compaction"} {
 		fmt.Fprintf(&b, "%s=%d ", strings.TrimPrefix(p, "/v3/"), count[p])
 	}
-	fmt.Fprintf(&b, "errors=%d, final revision %d, compacted at %d, in %v", errs, g.cur, g.compacted, d.Round(time.Millisecond))
+	fmt.Fprintf(&b, "final revision %d, compacted at %d, in %v; errors:", g.cur, g.compacted, d.Round(time.Millisecond))
+	msgs := make([]string, 0, len(errs))
+	for m := range errs {
+		msgs = append(msgs, m)
+	}
+	sort.Slice(msgs, func(i, j int) bool { return errs[msgs[i]] > errs[msgs[j]] })
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "\n  %5d %s", errs[m], m)
+	}
 	return b.String()
 }

@@ -134,7 +134,8 @@ func (g *gen) lease() int64 {
 }
 
 // rev returns a revision near the boundaries: 0 (current), the current
-// one, the future, just below and at the compact revision, or any past one.
+// one, the future, just below and at the compact revision, any past one
+// (mostly compacted), or one still readable.
 func (g *gen) rev() int64 {
 	switch g.rnd.IntN(8) {
 	case 0:
@@ -147,8 +148,10 @@ func (g *gen) rev() int64 {
 		return max(g.compacted-1, 1)
 	case 4:
 		return max(g.compacted, 1)
+	case 5:
+		return 1 + g.rnd.Int64N(g.cur)
 	}
-	return 1 + g.rnd.Int64N(g.cur)
+	return max(g.compacted, 1) + g.rnd.Int64N(g.cur-max(g.compacted, 1)+1)
 }
 
 // rangeEnd returns the range_end field for key k, or none: a prefix end,
@@ -345,6 +348,24 @@ func (g *gen) compactionBody() string {
 	return g.obj(f)
 }
 
+// malformed are requests etcd refuses before they reach its store: bad
+// JSON, bad base64, wrong types, missing keys, unknown enum names.
+var malformed = []op{
+	{Path: "/v3/kv/put", Body: `{"key":`},
+	{Path: "/v3/kv/put", Body: `{"value":"eA=="}`},
+	{Path: "/v3/kv/put", Body: `{"key":"!!!","value":"eA=="}`},
+	{Path: "/v3/kv/put", Body: `{"key":"YQ==","ignore_value":true,"value":"eA=="}`},
+	{Path: "/v3/kv/put", Body: `{"key":"YQ==","ignore_lease":true,"lease":"7"}`},
+	{Path: "/v3/kv/range", Body: `{"key":"YQ==","limit":"x"}`},
+	{Path: "/v3/kv/range", Body: `{"key":"YQ==","sort_order":"BOGUS"}`},
+	{Path: "/v3/kv/range", Body: `[]`},
+	{Path: "/v3/kv/deleterange", Body: `{}`},
+	{Path: "/v3/kv/txn", Body: `{"compare":[{"key":"YQ==","target":"NOPE"}]}`},
+	{Path: "/v3/kv/txn", Body: `{"success":[{"request_put":{"key":"YQ=="}},{"request_put":{"key":"YQ=="}}]}`},
+	{Path: "/v3/kv/txn", Body: `{"success":[{}]}`},
+	{Path: "/v3/kv/compaction", Body: `{"revision":"abc"}`},
+}
+
 // next returns the next op of the sequence.
 func (g *gen) next() op {
 	o := op{Member: g.n % 3}
@@ -360,8 +381,11 @@ func (g *gen) next() op {
 		o.Path, o.Body = "/v3/kv/deleterange", g.deleteBody(false)
 	case x < 96:
 		o.Path, o.Body = "/v3/kv/txn", g.txnBody(1)
-	default:
+	case x < 99:
 		o.Path, o.Body = "/v3/kv/compaction", g.compactionBody()
+	default:
+		m := malformed[g.rnd.IntN(len(malformed))]
+		o.Path, o.Body = m.Path, m.Body
 	}
 	return o
 }

@@ -45,56 +45,65 @@ func replay(t *testing.T, mk systems, ops []op, name string) *difference {
 	return d
 }
 
-// shrink is delta debugging (Zeller's ddmin) with the last op held fixed:
-// it returns a subsequence of ops that still ends with ops[len(ops)-1] and
-// on which fails reports true, removing chunks of the ops before it, first
-// halves, then ever smaller pieces, down to single ops. When the budget of
-// calls to fails suffices the result is 1-minimal: removing any one op of it
-// makes fails report false. fails(ops) itself is assumed true and not
-// called. It returns the subsequence and the number of calls made.
-func shrink[T any](ops []T, budget int, fails func([]T) bool) ([]T, int) {
-	if len(ops) == 0 {
-		return ops, 0
+// shrink is delta debugging (Zeller's ddmin) on a sequence whose last
+// element shows a failure. fails replays a candidate and, when it fails,
+// returns the shortest prefix of the candidate that fails (ending with the
+// element that showed it), so a candidate that fails earlier than its end
+// cuts everything after. shrink holds the current last element fixed and
+// removes chunks of the elements before it: first halves, then ever smaller
+// pieces, down to single elements. When the budget of calls to fails
+// suffices the result is 1-minimal: removing any one element before the last
+// makes the failure go away. fails(seq) itself is assumed to fail and is not
+// called. shrink returns the smallest failing sequence found and the number
+// of calls made.
+func shrink[T any](seq []T, budget int, fails func([]T) ([]T, bool)) ([]T, int) {
+	if len(seq) == 0 {
+		return seq, 0
 	}
-	last := ops[len(ops)-1]
-	cur := append([]T(nil), ops[:len(ops)-1]...)
 	calls := 0
+	// try replays prefix + the current last element; on a failure seq
+	// becomes what fails returned.
 	try := func(prefix []T) bool {
 		calls++
-		return fails(append(append([]T(nil), prefix...), last))
+		cand := append(append([]T(nil), prefix...), seq[len(seq)-1])
+		got, ok := fails(cand)
+		if ok {
+			seq = got
+		}
+		return ok
 	}
-	// A difference that needs no history is the common case: try the
-	// last op alone first.
-	if calls < budget && try(nil) {
-		return []T{last}, calls
+	// A failure that needs no history is the common case: try the last
+	// element alone first.
+	if budget > 0 && try(nil) {
+		return seq, calls
 	}
-	for n := 2; len(cur) > 0 && calls < budget; {
+	for n := 2; len(seq) > 1 && calls < budget; {
+		cur := seq[:len(seq)-1]
 		n = min(n, len(cur))
 		chunks := split(cur, n)
 		reduced := false
-		// A single chunk (plus the last op) may be enough on its own.
+		// A single chunk (plus the last element) may be enough.
 		for i := 0; i < len(chunks) && calls < budget && n > 1; i++ {
 			if try(chunks[i]) {
-				cur, n, reduced = chunks[i], 2, true
+				n, reduced = 2, true
 				break
 			}
 		}
 		// Otherwise drop one chunk at a time. With n == 2 the
-		// complements are the chunks already tried, except when n == 1.
-		for i := 0; !reduced && i < len(chunks) && calls < budget && (n > 2 || n == 1); i++ {
-			rest := complement(chunks, i)
-			if try(rest) {
-				cur, n, reduced = rest, max(n-1, 2), true
+		// complements are the chunks just tried.
+		for i := 0; !reduced && i < len(chunks) && calls < budget && n != 2; i++ {
+			if try(complement(chunks, i)) {
+				n, reduced = max(n-1, 2), true
 			}
 		}
 		if !reduced {
 			if n >= len(cur) {
-				break // single ops, none removable: 1-minimal
+				break // single elements, none removable: 1-minimal
 			}
 			n = min(2*n, len(cur))
 		}
 	}
-	return append(cur, last), calls
+	return seq, calls
 }
 
 // split cuts xs into n contiguous chunks of nearly equal length.
@@ -124,31 +133,52 @@ func complement[T any](chunks [][]T, i int) []T {
 // differing op, shrinks it by replaying candidates against fresh pairs
 // from mk (at most budget replays), and returns the report: the seed, the
 // difference, and the smallest sequence found with the difference it shows.
-func investigate(t *testing.T, mk systems, seed uint64, ops []op, d *difference, budget int) string {
+// mutates[i] tells whether ops[i] changed the oracle's state (a new
+// revision, a compaction, a lease); the first candidate leaves out every op
+// that did not, since reads and refused requests rarely matter.
+func investigate(t *testing.T, mk systems, seed uint64, ops []op, mutates []bool, d *difference, budget int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "difftest: seed %d: after %d ops, %s\n", seed, d.index, d)
-	prefix := ops[:d.index+1]
-	attempt := 0
-	fails := func(sub []op) bool {
-		attempt++
-		return replay(t, mk, sub, fmt.Sprintf("shrink-%d", attempt)) != nil
+	replays := 0
+	var last *difference
+	fails := func(sub []op) ([]op, bool) {
+		replays++
+		last = replay(t, mk, sub, fmt.Sprintf("shrink-%d", replays))
+		if last == nil {
+			return nil, false
+		}
+		return sub[:last.index+1], true
 	}
-	if !fails(prefix) {
-		fmt.Fprintf(&b, "the %d ops up to it show no difference on a fresh pair: the difference depends on timing, not on the sequence\n", len(prefix))
+	seq, ok := fails(ops[:d.index+1])
+	if !ok {
+		fmt.Fprintf(&b, "the %d ops up to it show no difference on a fresh pair: the difference depends on timing, not on the sequence\n", d.index+1)
 		fmt.Fprintf(&b, "replay: go test ./internal/difftest -run 'TestDifferential$' -difftest.seed=%d -difftest.ops=%d\n", seed, d.index+1)
 		return b.String()
 	}
-	small, calls := shrink(prefix, budget, fails)
-	final := replay(t, mk, small, "shrunk")
-	fmt.Fprintf(&b, "smallest sequence found (%d of %d ops, %d replays):\n", len(small), len(prefix), calls+2)
+	found := last
+	var writes []op
+	for i, o := range seq[:len(seq)-1] {
+		if mutates[i] {
+			writes = append(writes, o)
+		}
+	}
+	if len(writes) < len(seq)-1 {
+		if got, ok := fails(append(writes, seq[len(seq)-1])); ok {
+			seq, found = got, last
+		}
+	}
+	small, _ := shrink(seq, max(budget-replays, 0), func(sub []op) ([]op, bool) {
+		got, ok := fails(sub)
+		if ok {
+			found = last
+		}
+		return got, ok
+	})
+	fmt.Fprintf(&b, "smallest sequence found (%d of %d ops, %d replays on fresh pairs):\n", len(small), d.index+1, replays)
 	for i, o := range small {
 		fmt.Fprintf(&b, "  %d: %s\n      %s\n", i, o, curl(o))
 	}
-	if final != nil {
-		fmt.Fprintf(&b, "on a fresh pair it shows: %s\n", final)
-	} else {
-		fmt.Fprintf(&b, "(a fresh replay of it showed no difference this time: timing-dependent)\n")
-	}
+	fmt.Fprintf(&b, "on a fresh pair it shows: %s\n", found)
 	fmt.Fprintf(&b, "replay: go test ./internal/difftest -run 'TestDifferential$' -difftest.seed=%d -difftest.ops=%d\n", seed, d.index+1)
 	return b.String()
 }
