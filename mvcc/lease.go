@@ -224,6 +224,13 @@ func (s *Store) Promote(extend time.Duration) {
 	}
 }
 
+// IsPrimary reports whether the lessor is primary (runs deadlines).
+func (s *Store) IsPrimary() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.mu.lessor.primary
+}
+
 // Demote makes the lessor non-primary (leadership lost): leases never
 // expire until the next Promote.
 func (s *Store) Demote() {

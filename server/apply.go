@@ -50,7 +50,11 @@ func (s *Server) applyRequest(store *mvcc.Store, e *raftpb.Entry) {
 		return
 	}
 	var res result
+	// An active alarm refuses the request on every member alike.
+	res.err = s.alarms.refuse(req)
 	switch {
+	case res.err != nil:
+		markApplied(store, e.Index)
 	case req.Put != nil:
 		res.resp, res.err = store.Put(e.Index, req.Put)
 	case req.DeleteRange != nil:
@@ -66,6 +70,12 @@ func (s *Server) applyRequest(store *mvcc.Store, e *raftpb.Entry) {
 	case req.Publish != nil:
 		markApplied(store, e.Index)
 		s.applyPublish(*req.Publish)
+	case req.Alarm != nil:
+		markApplied(store, e.Index)
+		res.resp, res.err = s.applyAlarm(*req.Alarm)
+	case req.MemberUpdate != nil:
+		markApplied(store, e.Index)
+		res.err = s.applyMemberUpdate(*req.MemberUpdate)
 	default:
 		markApplied(store, e.Index)
 		res.err = fmt.Errorf("%w: no operation", errBadRequest)

@@ -125,5 +125,9 @@ func writeStatus(w http.ResponseWriter, st v3http.Status, httpStatus int) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpStatus)
-	json.NewEncoder(w).Encode(map[string]any{"error": st.Message, "message": st.Message, "code": st.Code})
+	json.NewEncoder(w).Encode(struct { // etcd's field order
+		Error   string      `json:"error"`
+		Message string      `json:"message"`
+		Code    v3http.Code `json:"code"`
+	}{st.Message, st.Message, st.Code})
 }

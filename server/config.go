@@ -52,6 +52,11 @@ type Config struct {
 	// past it (default 2 GiB; etcd's default).
 	QuotaBackendBytes int64
 
+	// CorruptCheckTime is how often the leader compares every member's
+	// hash of the keyspace (etcd's --experimental-corrupt-check-time;
+	// default 1m). A mismatch raises the CORRUPT alarm.
+	CorruptCheckTime time.Duration
+
 	// DiskProfile adds emulated fsync latency (wal.DiskProfile).
 	DiskProfile wal.DiskProfile
 
@@ -77,6 +82,7 @@ const (
 	DefaultSnapshotCatchUpEntries = 5_000
 	DefaultMaxRequestBytes        = 1536 * 1024
 	DefaultQuotaBackendBytes      = 2 << 30
+	DefaultCorruptCheckTime       = time.Minute
 )
 
 // withDefaults returns a validated copy of c with defaults filled in. Every
@@ -99,6 +105,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.QuotaBackendBytes == 0 {
 		c.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if c.CorruptCheckTime == 0 {
+		c.CorruptCheckTime = DefaultCorruptCheckTime
 	}
 	if c.InitialClusterState == "" {
 		c.InitialClusterState = "new"
@@ -125,6 +134,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("--initial-cluster-state %q: want new or existing", c.InitialClusterState)
 	case c.MaxRequestBytes < 0:
 		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
+	case c.CorruptCheckTime < 0:
+		return c, fmt.Errorf("--experimental-corrupt-check-time %v is negative", c.CorruptCheckTime)
 	case c.QuotaBackendBytes < 0:
 		return c, fmt.Errorf("--quota-backend-bytes %d is negative", c.QuotaBackendBytes)
 	case c.SnapshotCatchUpEntries > c.SnapshotCount*10:

@@ -13,6 +13,11 @@ import (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", s.serveHealth)
+	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
+		// etcd's /version: etcd tools read it to learn what they talk to.
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"etcdserver": Version, "etcdcluster": ClusterVersion})
+	})
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
 		if s.Err() != nil {
 			http.Error(w, "not ok: "+s.Err().Error(), http.StatusServiceUnavailable)
@@ -36,7 +41,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	s.mountCluster(mux)
+	s.mountMaintenance(mux)
 	s.mountKV(mux)
+	s.mountLease(mux)
 	return mux
 }
 

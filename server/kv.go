@@ -115,7 +115,11 @@ func (s *Server) proposeAndWait(ctx context.Context, req *request) (any, error) 
 		// writes that can grow it are refused; deletes, compaction and
 		// lease revocation still go through so space can be reclaimed.
 		if s.Store().Status().SizeInUse > s.cfg.QuotaBackendBytes {
+			s.raiseNoSpace()
 			return nil, ErrNoSpace
+		}
+		if err := s.clearNoSpace(ctx); err != nil {
+			return nil, err
 		}
 	}
 	req.ID = s.reqID.Add(1)

@@ -11,6 +11,10 @@ import (
 // Version is the server version reported by /v3/maintenance/status.
 const Version = "3.4.0-shelf.0.1.0"
 
+// ClusterVersion is the etcd cluster version shelf speaks (the API level
+// etcd clients check), reported by /version.
+const ClusterVersion = "3.4.0"
+
 // kvBackend adapts a Server to the HTTP layer's Backend.
 type kvBackend struct{ s *Server }
 
@@ -61,6 +65,9 @@ func (b kvBackend) Status(ctx context.Context) (v3http.StatusInfo, error) {
 	}
 	if err := s.Err(); err != nil {
 		info.Errors = append(info.Errors, err.Error())
+	}
+	for _, a := range s.alarms.list(alarmNone) {
+		info.Errors = append(info.Errors, a.statusString()) // as etcd: "memberID:X alarm:NOSPACE "
 	}
 	return info, nil
 }

@@ -67,6 +67,7 @@ func (s *Server) Start() error {
 	go s.reads.loop()
 	go s.publishLoop()
 	go s.removalWatch()
+	go s.maintLoop()
 	s.log.Info("member started", "peer_urls", s.cfg.ListenPeerURLs, "client_urls", s.cfg.ListenClientURLs)
 	return nil
 }

@@ -58,6 +58,7 @@ type Server struct {
 	}
 	snapKick chan struct{}
 	snapc    chan snapDone
+	loopc    chan func() // work run on the raft loop (onLoop)
 	stopc    chan struct{}
 	donec    chan struct{}
 	stopped  sync.Once
@@ -80,6 +81,8 @@ type Server struct {
 	fatal atomic.Pointer[error]
 
 	incoming  incomingSnapshots
+	alarms    *alarmSet
+	maint     maintState
 	installed atomic.Uint64 // index of the last snapshot installed from a leader
 
 	// Raft loop state.
@@ -134,6 +137,8 @@ func New(cfg Config) (*Server, error) {
 		unreachc:  make(chan raftpb.NodeID, 256),
 		snapKick:  make(chan struct{}, 1),
 		snapc:     make(chan snapDone, 1),
+		loopc:     make(chan func()),
+		alarms:    newAlarmSet(),
 		stopc:     make(chan struct{}),
 		donec:     make(chan struct{}),
 		waits:     newWaitRegistry(),
@@ -199,7 +204,7 @@ func (s *Server) open(initial []Member) error {
 	s.storage = newRaftStorage(w, snapMeta)
 	s.snapIndex = meta.Index
 	s.confState = meta.ConfState
-	if err := s.members.replace(meta.Members); err != nil {
+	if err := s.restoreSnapBlob(meta.Members); err != nil {
 		return err
 	}
 	hs, err := w.HardState()

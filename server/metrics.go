@@ -15,6 +15,7 @@ type metrics struct {
 	proposalsFailed    prometheus.Counter
 	walBatch           prometheus.Histogram
 	snapshotSave       prometheus.Histogram
+	corruptDetected    prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
@@ -35,8 +36,11 @@ func newMetrics(reg *prometheus.Registry, s *Server) *metrics {
 			Name:    "etcd_debugging_snap_save_total_duration_seconds",
 			Help:    "The total latency distributions of save called by snapshot.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		corruptDetected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shelf_server_corruption_detected_total",
+			Help: "Consistency checks (leader only) that found a member whose hash differs from the leader's."}),
 	}
-	reg.MustRegister(m.leaderChanges, m.proposalsCommitted, m.proposalsApplied, m.proposalsFailed, m.walBatch, m.snapshotSave,
+	reg.MustRegister(m.corruptDetected, m.leaderChanges, m.proposalsCommitted, m.proposalsApplied, m.proposalsFailed, m.walBatch, m.snapshotSave,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "etcd_server_has_leader", Help: "Whether or not a leader exists. 1 is existence, 0 is not."},
 			func() float64 {

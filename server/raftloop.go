@@ -69,6 +69,8 @@ func (s *Server) run() {
 			s.deliverSnapshotReports()
 		case d := <-s.snapc:
 			s.snapshotDone(d)
+		case f := <-s.loopc:
+			f()
 		case <-s.stopc:
 			return
 		}

@@ -27,6 +27,10 @@ type request struct {
 	// Publish records a member's name and client URLs (each member
 	// publishes its own once it has started, as etcd does).
 	Publish *memberInfo `json:",omitempty"`
+	// Alarm lists, raises or clears an alarm (server/alarm.go);
+	// MemberUpdate changes a member's peer URLs (server/maintenance.go).
+	Alarm        *alarmRequest `json:",omitempty"`
+	MemberUpdate *memberInfo   `json:",omitempty"`
 }
 
 type compactRequest struct{ Revision int64 }
@@ -48,7 +52,7 @@ var errBadRequest = errors.New("server: undecodable request entry")
 
 // encode returns the entry data for r.
 func (r *request) encode() ([]byte, error) {
-	if p := r.Put; p != nil && r.DeleteRange == nil && r.Txn == nil && r.Compact == nil && r.LeaseGrant == nil && r.LeaseRevoke == nil && r.Publish == nil {
+	if p := r.Put; p != nil && r.DeleteRange == nil && r.Txn == nil && r.Compact == nil && r.LeaseGrant == nil && r.LeaseRevoke == nil && r.Publish == nil && r.Alarm == nil && r.MemberUpdate == nil {
 		b := make([]byte, 0, 1+8+8+3*binary.MaxVarintLen64+len(p.Key)+len(p.Value)+1)
 		b = append(b, kindPut)
 		b = binary.BigEndian.AppendUint64(b, r.ID)

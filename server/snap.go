@@ -28,14 +28,24 @@ func (s *Server) maybeSnapshot() {
 	if s.snapshotting || applied < s.snapIndex+raftpb.Index(s.cfg.SnapshotCount) {
 		return
 	}
+	s.startSnapshot(applied)
+}
+
+// startSnapshot starts saving a snapshot at applied (the store's applied
+// index), unless one is being saved; it reports whether it started one.
+// It runs on the raft loop.
+func (s *Server) startSnapshot(applied raftpb.Index) bool {
+	if s.snapshotting {
+		return false
+	}
 	term, err := s.w.Term(applied)
 	if err != nil {
 		s.log.Warn("cannot snapshot: no term for the applied index", "index", applied, "err", err)
-		return
+		return false
 	}
 	s.snapshotting = true
 	view := s.Store().View()
-	meta := snapshot.Meta{ClusterID: s.clusterID, Term: term, ConfState: s.confState, Members: s.members.encode()}
+	meta := snapshot.Meta{ClusterID: s.clusterID, Term: term, ConfState: s.confState, Members: s.encodeSnapBlob()}
 	go func() {
 		start := time.Now()
 		_, meta, _, err := snapshot.Save(s.snapDir, meta, view, snapshot.Options{Logger: s.log})
@@ -47,6 +57,7 @@ func (s *Server) maybeSnapshot() {
 		case <-s.stopc:
 		}
 	}()
+	return true
 }
 
 // snapshotDone runs on the raft loop after a save: raft may now send the
@@ -54,6 +65,7 @@ func (s *Server) maybeSnapshot() {
 // older snapshot files are dropped.
 func (s *Server) snapshotDone(d snapDone) {
 	s.snapshotting = false
+	defer s.notifySnapshotWaiters(d.err)
 	if d.err != nil {
 		s.log.Error("snapshot failed; will retry", "err", d.err)
 		return
@@ -173,7 +185,7 @@ func (s *Server) installSnapshot(snap raftpb.Snapshot) error {
 	if old != nil {
 		old.Close()
 	}
-	if err := s.members.replace(in.meta.Members); err != nil {
+	if err := s.restoreSnapBlob(in.meta.Members); err != nil {
 		s.log.Error("snapshot members", "err", err)
 	}
 	for _, mi := range s.members.list() {

@@ -26,6 +26,7 @@ type memberFlags struct {
 	snapshotCount, catchUpEntries              uint64
 	maxRequestBytes                            uint
 	quotaBackendBytes                          int64
+	corruptCheckTime                           time.Duration
 	diskProfile, logLevel                      string
 	enablePprof                                bool
 	client, peer                               tlsutil.Files
@@ -48,6 +49,7 @@ func memberFlagSet(f *memberFlags) *pflag.FlagSet {
 	fs.Uint64Var(&f.catchUpEntries, "snapshot-catchup-entries", server.DefaultSnapshotCatchUpEntries, "number of entries kept in the WAL before a snapshot, for slow followers")
 	fs.UintVar(&f.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "maximum client request size in bytes the server will accept")
 	fs.Int64Var(&f.quotaBackendBytes, "quota-backend-bytes", 0, "raise the NOSPACE alarm when the keyspace exceeds this size (0 = default 2 GiB)")
+	fs.DurationVar(&f.corruptCheckTime, "experimental-corrupt-check-time", server.DefaultCorruptCheckTime, "how often the leader compares every member's keyspace hash (a mismatch raises the CORRUPT alarm)")
 	fs.StringVar(&f.diskProfile, "disk-profile", "real", "emulated fsync latency: real, nvme, ssd, hdd or network")
 	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve Go's runtime profiler under /debug/pprof/ on the client URLs")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -106,6 +108,7 @@ func memberConfig(args []string) (server.Config, error) {
 		SnapshotCatchUpEntries: f.catchUpEntries,
 		MaxRequestBytes:        int(f.maxRequestBytes),
 		QuotaBackendBytes:      f.quotaBackendBytes,
+		CorruptCheckTime:       f.corruptCheckTime,
 		DiskProfile:            profile,
 		EnablePprof:            f.enablePprof,
 		Logger:                 slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),

@@ -47,6 +47,8 @@ type Backend interface {
 	Compact(ctx context.Context, rev int64, physical bool) (*mvcc.CompactResponse, error)
 	// Status reports the member's state for /v3/maintenance/status.
 	Status(ctx context.Context) (StatusInfo, error)
+	// LeaseBackend serves /v3/lease/* (see handler_lease.go).
+	LeaseBackend
 	// Header returns the identity part of a response header. It is called
 	// after each successful call above and must not block.
 	Header() HeaderInfo

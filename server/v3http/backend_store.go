@@ -32,10 +32,11 @@ var _ Backend = (*StoreBackend)(nil)
 
 // NewStoreBackend serves store with the given identity (Header) and
 // version string (Status). The caller keeps ownership of store and closes
-// it after the last request.
+// it after the last request. It makes the store's lessor primary.
 func NewStoreBackend(store *mvcc.Store, hdr HeaderInfo, version string) *StoreBackend {
 	b := &StoreBackend{store: store, hdr: hdr, version: version}
 	b.mu.next = store.AppliedIndex() + 1
+	store.Promote(0) // the single member leads: its lessor runs deadlines (nothing revokes expired leases)
 	return b
 }
 

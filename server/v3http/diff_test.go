@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 	"github.com/shelf-kv/shelf/mvcc"
 	"github.com/shelf-kv/shelf/raft/raftpb"
-	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 var (

@@ -81,6 +81,7 @@ func New(cfg Config) (*Handler, error) {
 	} {
 		h.mux.Handle("POST "+path, h.endpoint(serve))
 	}
+	h.mountLease()
 	return h, nil
 }
 
