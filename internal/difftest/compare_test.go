@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -59,15 +60,77 @@ func normalise(v any) {
 }
 
 // compareAnswers returns the differences between the oracle's answer and the
-// subject's, one line per differing field ("http status", "header.revision",
-// "responses[1].response_range.kvs[0].value", ...); none when they agree.
-func compareAnswers(want, got answer) []string {
+// subject's to a request on path, one line per differing field ("http
+// status", "header.revision", "responses[1].response_range.kvs[0].value",
+// ...); none when they agree.
+func compareAnswers(path string, want, got answer) []string {
 	var out []string
 	if want.status != got.status {
 		out = append(out, fmt.Sprintf("http status: etcd %d, shelf %d", want.status, got.status))
 	}
-	diffValues("", decode(want.body), decode(got.body), &out)
+	a, b := decode(want.body), decode(got.body)
+	normaliseLease(path, a, b)
+	diffValues("", a, b, &out)
 	return out
+}
+
+// ttlSlack is how far apart two remaining TTLs may be and still count as
+// equal: the systems granted the lease a few milliseconds apart, and each
+// rounds its remaining time down to seconds.
+const ttlSlack = 2
+
+// normaliseLease makes the lease answers whose exact content is not
+// determined by the op sequence comparable, and nothing else:
+//   - /v3/lease/leases and timetolive's keys list in the order of etcd's
+//     internal maps, which Go randomises: both lists are sorted;
+//   - timetolive's remaining TTL depends on when each system granted the
+//     lease: two positive TTLs within ttlSlack seconds are made equal.
+func normaliseLease(path string, a, b any) {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if !aok || !bok {
+		return
+	}
+	switch strings.TrimPrefix(path, "/v3/kv") {
+	case "/v3/lease/leases":
+		sortBy(am["leases"], "ID")
+		sortBy(bm["leases"], "ID")
+	case "/v3/lease/timetolive":
+		sortBy(am["keys"], "")
+		sortBy(bm["keys"], "")
+		at, aerr := jsonInt(am["TTL"])
+		bt, berr := jsonInt(bm["TTL"])
+		if aerr == nil && berr == nil && at > 0 && bt > 0 && at-bt <= ttlSlack && bt-at <= ttlSlack {
+			bm["TTL"] = am["TTL"]
+		}
+	}
+}
+
+// sortBy sorts a JSON array in place by the string form of each element's
+// field (or of the element itself when field is "").
+func sortBy(v any, field string) {
+	xs, ok := v.([]any)
+	if !ok {
+		return
+	}
+	key := func(x any) string {
+		if m, ok := x.(map[string]any); ok && field != "" {
+			x = m[field]
+		}
+		return fmt.Sprint(x)
+	}
+	sort.SliceStable(xs, func(i, j int) bool { return key(xs[i]) < key(xs[j]) })
+}
+
+// jsonInt reads an int64 written as a string or a number.
+func jsonInt(v any) (int64, error) {
+	switch v := v.(type) {
+	case string:
+		return strconv.ParseInt(v, 10, 64)
+	case json.Number:
+		return v.Int64()
+	}
+	return 0, fmt.Errorf("not an integer: %v", v)
 }
 
 // diffValues appends a line per field where a and b differ, walking objects
@@ -178,9 +241,37 @@ func TestCompareAnswers(t *testing.T) {
 		{"non-JSON bodies", answer{404, "404 page not found\n"}, answer{404, "404 page not found\n"}, nil},
 	}
 	for _, tt := range tests {
-		got := compareAnswers(tt.want, tt.got)
+		got := compareAnswers("/v3/kv/range", tt.want, tt.got)
 		if !reflect.DeepEqual(got, tt.diffs) {
 			t.Errorf("%s: differences\n  %q\nwant\n  %q", tt.name, got, tt.diffs)
+		}
+	}
+}
+
+// TestCompareLeaseAnswers: lease lists and timetolive keys compare in any
+// order, remaining TTLs within ttlSlack compare equal, and nothing more is
+// forgiven.
+func TestCompareLeaseAnswers(t *testing.T) {
+	tests := []struct {
+		path      string
+		want, got string
+		diffs     int
+	}{
+		{"/v3/lease/leases", `{"leases":[{"ID":"1"},{"ID":"7"}]}`, `{"leases":[{"ID":"7"},{"ID":"1"}]}`, 0},
+		{"/v3/lease/leases", `{"leases":[{"ID":"1"},{"ID":"7"}]}`, `{"leases":[{"ID":"7"}]}`, 2},
+		{"/v3/lease/timetolive", `{"ID":"7","TTL":"599","grantedTTL":"600","keys":["YQ==","Yg=="]}`,
+			`{"ID":"7","TTL":"600","grantedTTL":"600","keys":["Yg==","YQ=="]}`, 0},
+		{"/v3/lease/timetolive", `{"ID":"7","TTL":"590","grantedTTL":"600"}`, `{"ID":"7","TTL":"600","grantedTTL":"600"}`, 1},
+		{"/v3/lease/timetolive", `{"ID":"7","TTL":"-1"}`, `{"ID":"7","TTL":"1"}`, 1},
+		{"/v3/lease/timetolive", `{"ID":"7","TTL":"599","grantedTTL":"600"}`, `{"ID":"7","TTL":"600","grantedTTL":"601"}`, 1},
+		// The same tolerance does not apply elsewhere.
+		{"/v3/lease/grant", `{"ID":"7","TTL":"599"}`, `{"ID":"7","TTL":"600"}`, 1},
+		{"/v3/kv/range", `{"kvs":[{"key":"YQ=="},{"key":"Yg=="}]}`, `{"kvs":[{"key":"Yg=="},{"key":"YQ=="}]}`, 2},
+	}
+	for _, tt := range tests {
+		d := compareAnswers(tt.path, answer{200, tt.want}, answer{200, tt.got})
+		if len(d) != tt.diffs {
+			t.Errorf("%s %s vs %s: %d differences %q, want %d", tt.path, tt.want, tt.got, len(d), d, tt.diffs)
 		}
 	}
 }

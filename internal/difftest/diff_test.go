@@ -63,7 +63,7 @@ func runSeed(t *testing.T, mk systems, seed uint64, n int) seedRun {
 		o := g.next()
 		r.ops = append(r.ops, o)
 		want, got := both(oracle, subject, o)
-		if f := compareAnswers(want, got); len(f) > 0 {
+		if f := compareAnswers(o.Path, want, got); len(f) > 0 {
 			r.diff = &difference{index: i, op: o, want: want, got: got, fields: f}
 			return r
 		}
@@ -100,7 +100,12 @@ func errorMessage(body string) string {
 // (so a generator that stopped reaching an error path shows), revisions.
 func summary(count, errs map[string]int, g *gen, d time.Duration) string {
 	var b strings.Builder
-	for _, p := range []string{"/v3/kv/put", "/v3/kv/range", "/v3/kv/deleterange", "/v3/kv/txn", "/v3/kv/compaction"} {
+	paths := make([]string, 0, len(count))
+	for p := range count {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
 		fmt.Fprintf(&b, "%s=%d ", strings.TrimPrefix(p, "/v3/"), count[p])
 	}
 	fmt.Fprintf(&b, "final revision %d, compacted at %d, in %v; errors:", g.cur, g.compacted, d.Round(time.Millisecond))

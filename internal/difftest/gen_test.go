@@ -122,15 +122,47 @@ func (g *gen) obj(fields []string) string {
 	return "{" + strings.Join(fields, ",") + "}"
 }
 
-// lease returns a granted lease, an ungranted one, or 0 (no lease).
+// leaseIDs are the IDs lease ops grant and revoke (explicit IDs only:
+// etcd's random ID for ID 0 cannot be compared).
+var leaseIDs = []int64{1, 2, 3, 4, 5, 6}
+
+// lease returns a lease ID for a put or compare: 0 (none), a setup lease,
+// one of leaseIDs (granted or not, by now), or one never granted.
 func (g *gen) lease() int64 {
 	switch x := g.rnd.IntN(10); {
 	case x < 2:
 		return 0
-	case x < 9:
+	case x < 6:
 		return setupLeases[g.rnd.IntN(len(setupLeases))]
+	case x < 9:
+		return leaseIDs[g.rnd.IntN(len(leaseIDs))]
 	}
 	return notGranted
+}
+
+// anyLease returns an ID for grant, revoke or timetolive: mostly one of
+// leaseIDs, sometimes a setup lease (granting it again is "lease already
+// exists") or one never granted.
+func (g *gen) anyLease() int64 {
+	if g.chance(0.8) {
+		return leaseIDs[g.rnd.IntN(len(leaseIDs))]
+	}
+	return g.lease()
+}
+
+// leaseGrantBody grants with a TTL no run outlives (so no lease expires
+// while a sequence runs: expiry timing is not comparable), or one above
+// etcd's maximum ("too large lease TTL").
+func (g *gen) leaseGrantBody() string {
+	ttl := 600 + g.rnd.Int64N(9000)
+	if g.chance(0.03) {
+		ttl = 9_000_000_001
+	}
+	id := g.anyLease()
+	if id == 0 {
+		id = leaseIDs[0]
+	}
+	return g.obj([]string{g.field("ID", g.num(id)), g.field("TTL", g.num(ttl))})
 }
 
 // rev returns a revision near the boundaries: 0 (current), the current
@@ -379,10 +411,21 @@ func (g *gen) next() op {
 		o.Body, o.Serializable = g.rangeBody(false)
 	case x < 70:
 		o.Path, o.Body = "/v3/kv/deleterange", g.deleteBody(false)
-	case x < 96:
+	case x < 94:
 		o.Path, o.Body = "/v3/kv/txn", g.txnBody(1)
-	case x < 99:
+	case x < 96:
 		o.Path, o.Body = "/v3/kv/compaction", g.compactionBody()
+	case x < 99:
+		switch y := g.rnd.IntN(10); {
+		case y < 5:
+			o.Path, o.Body = "/v3/lease/grant", g.leaseGrantBody()
+		case y < 8:
+			o.Path, o.Body = "/v3/lease/revoke", g.obj([]string{g.field("ID", g.num(g.anyLease()))})
+		case y < 9:
+			o.Path, o.Body = "/v3/lease/timetolive", g.obj([]string{g.field("ID", g.num(g.anyLease())), g.field("keys", "true")})
+		default:
+			o.Path, o.Body = "/v3/lease/leases", "{}"
+		}
 	default:
 		m := malformed[g.rnd.IntN(len(malformed))]
 		o.Path, o.Body = m.Path, m.Body

@@ -25,7 +25,7 @@ func (d *difference) String() string {
 func runOps(oracle, subject system, ops []op) *difference {
 	for i, o := range ops {
 		want, got := both(oracle, subject, o)
-		if d := compareAnswers(want, got); len(d) > 0 {
+		if d := compareAnswers(o.Path, want, got); len(d) > 0 {
 			return &difference{index: i, op: o, want: want, got: got, fields: d}
 		}
 	}

@@ -2,7 +2,6 @@ package difftest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -131,16 +130,14 @@ func launchShelf(t testing.TB) *shelfSystem {
 }
 
 // ready waits until every member agrees on a leader and answers a
-// linearizable read, then grants setupLeases through the member API (the
-// same raft path as /v3/lease/grant).
+// linearizable read, then grants setupLeases.
 func (s *shelfSystem) ready(t testing.TB) {
 	t.Helper()
 	s.waitLeader(t)
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
 	for _, id := range setupLeases {
-		if _, err := s.members[0].LeaseGrant(ctx, id, 36000); err != nil {
-			t.Fatalf("granting lease %d on shelf: %v", id, err)
+		a := post(s.c, s.urls[0]+"/v3/lease/grant", fmt.Sprintf(`{"ID":"%d","TTL":"36000"}`, id))
+		if a.status != http.StatusOK {
+			t.Fatalf("granting lease %d on shelf: %s", id, a)
 		}
 	}
 }
