@@ -45,7 +45,13 @@ func (s *Server) LeaseRenew(ctx context.Context, id int64) (int64, error) {
 
 // LeaseTimeToLive reports lease id's remaining TTL as the leader sees it,
 // with its keys when keys is set; mvcc.ErrLeaseNotFound when it is gone.
+// Like a linearizable read, the answer reflects every write acknowledged
+// before the call, by any member: this member waits for a read index
+// first (its header revision), and so does the leader asked for the keys.
 func (s *Server) LeaseTimeToLive(ctx context.Context, id int64, keys bool) (*mvcc.LeaseTimeToLiveResponse, error) {
+	if err := s.linearizableWait(ctx); err != nil {
+		return nil, err
+	}
 	var resp *mvcc.LeaseTimeToLiveResponse
 	err := s.onLeader(ctx, leaseTimeToLivePath, id, keys, func(ctx context.Context) error {
 		r, err := s.timeToLiveLocal(ctx, id, keys)
@@ -214,6 +220,11 @@ func (s *Server) mountLease(mux *http.ServeMux) {
 		return &leaseAnswer{TTL: ttl}, nil
 	}))
 	mux.Handle("POST "+leaseTimeToLivePath, serve(func(ctx context.Context, q leaseQuestion) (*leaseAnswer, error) {
+		// The asking follower has applied a write the leader may not
+		// have applied yet: catch up before reading the keys.
+		if err := s.linearizableWait(ctx); err != nil {
+			return nil, err
+		}
 		r, err := s.timeToLiveLocal(ctx, q.ID, q.Keys)
 		if err != nil {
 			return nil, err
