@@ -152,6 +152,8 @@ func (s *Server) onLeader(ctx context.Context, path string, id int64, keys bool,
 			default:
 				lastErr = err
 			}
+		} else if lead == raftpb.None {
+			lastErr = ErrNoLeader
 		}
 		select {
 		case <-ctx.Done():

@@ -182,3 +182,36 @@ func TestLeaseRevokeEverywhere(t *testing.T) {
 		t.Fatalf("second revoke: %v, want not found", err)
 	}
 }
+
+// TestLeaseRenewWithoutLeader: a member left alone (its two peers
+// stopped) cannot reach a leader; keepalive and timetolive through it
+// fail with etcd's "no leader" once the request's deadline passes,
+// instead of hanging or answering from its own non-primary lessor.
+func TestLeaseRenewWithoutLeader(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	c.startAll()
+	lead := c.waitLeader()
+	g, err := c.servers[lead].LeaseGrant(context.Background(), 0, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := (lead + 1) % 3
+	s := c.servers[alone]
+	waitFor(t, "the grant to be applied on the member left alone", func() bool { return len(s.Store().Leases()) == 1 })
+	for i := range c.servers {
+		if i != alone {
+			c.stop(i)
+		}
+	}
+	waitFor(t, "the member to lose its leader", func() bool { return s.Leader() == 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := s.LeaseRenew(ctx, g.ID); !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("renew without a leader: %v, want ErrNoLeader", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if _, err := s.LeaseTimeToLive(ctx2, g.ID, false); !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("timetolive without a leader: %v, want ErrNoLeader", err)
+	}
+}
