@@ -51,12 +51,17 @@ type etcdSystem struct {
 	c   *http.Client
 }
 
-func (e *etcdSystem) do(o op) answer { return post(e.c, e.url+o.Path, o.Body) }
+func (e *etcdSystem) do(o op) answer {
+	if o.Path == "/v3/watch" {
+		return watchOn(e.c, e.url, o.Body)
+	}
+	return post(e.c, e.url+o.Path, o.Body)
+}
 
 // startEtcd starts etcd and grants setupLeases on it.
 func startEtcd(t testing.TB) *etcdSystem {
 	t.Helper()
-	s := etcdtest.Start(t)
+	s := etcdtest.Start(t, "--experimental-watch-progress-notify-interval="+progressInterval.String())
 	e := &etcdSystem{url: s.ClientURL, c: &http.Client{Timeout: opTimeout}}
 	for _, id := range setupLeases {
 		a := post(e.c, e.url+"/v3/lease/grant", fmt.Sprintf(`{"ID":"%d","TTL":"36000"}`, id))
@@ -86,7 +91,12 @@ func (s *shelfSystem) do(o op) answer {
 	if o.Serializable {
 		m = s.fresh
 	}
-	a := post(s.c, s.urls[m]+o.Path, o.Body)
+	var a answer
+	if o.Path == "/v3/watch" {
+		a = watchOn(s.c, s.urls[m], o.Body)
+	} else {
+		a = post(s.c, s.urls[m]+o.Path, o.Body)
+	}
 	if a.status == http.StatusOK && !o.Serializable {
 		s.fresh = m
 	}
