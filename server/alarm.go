@@ -307,6 +307,9 @@ func (s *Server) raiseNoSpace() {
 // decision 6), where etcd needs an operator's disarm. Callers have checked
 // the size.
 func (s *Server) clearNoSpace(ctx context.Context) error {
+	if !s.alarms.active(alarmNoSpace) {
+		return nil // the common case, on every growth write
+	}
 	for _, m := range s.alarms.list(alarmNoSpace) {
 		if _, err := s.Alarm(ctx, alarmRequest{Action: alarmDeactivate, MemberID: jsonUint64(m.MemberID), Alarm: alarmNoSpace}); err != nil {
 			return err

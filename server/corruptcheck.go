@@ -65,6 +65,9 @@ func (s *Server) checkConsistency(ctx context.Context) {
 			"revision", rev, "compact_revision", mine.CompactRevision,
 			"leader", s.id.String(), "leader_hash", mine.Hash,
 			"member", m.ID.String(), "member_hash", theirs.hash)
+		if s.alarms.has(alarmMember{MemberID: m.ID, Alarm: alarmCorrupt}) {
+			continue // raised already
+		}
 		if _, err := s.Alarm(ctx, alarmRequest{Action: alarmActivate, MemberID: jsonUint64(m.ID), Alarm: alarmCorrupt}); err != nil {
 			s.log.Warn("consistency check: could not raise the CORRUPT alarm", "member", m.ID.String(), "err", err)
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"sync"
@@ -120,11 +121,13 @@ func (s *Server) notifySnapshotWaiters(err error) {
 	s.maint.snapWaiters = nil
 }
 
-// SaveSnapshot writes a consistent snapshot of this member (shelf's snapshot
-// file format) to a new temporary file in dir and returns its path; the
-// caller removes it. The point-in-time view is taken on the raft loop in
-// O(1); the file is written while writes go on.
-func (s *Server) SaveSnapshot(ctx context.Context, dir string) (string, error) {
+// OpenSnapshot writes a consistent snapshot of this member (shelf's
+// snapshot file format) to a temporary file in dir and returns it opened at
+// its start, already unlinked (nothing is left behind, even by a crash
+// while it is read), with its size; the caller closes it. The point-in-time
+// view is taken on the raft loop in O(1); the file is written while writes
+// go on.
+func (s *Server) OpenSnapshot(ctx context.Context, dir string) (*os.File, int64, error) {
 	var view *mvcc.View
 	var meta snapshot.Meta
 	var terr error
@@ -142,23 +145,22 @@ func (s *Server) SaveSnapshot(ctx context.Context, dir string) (string, error) {
 		err = terr
 	}
 	if err != nil {
-		return "", err
+		return nil, 0, err
 	}
-	f, err := os.CreateTemp(dir, "shelf-snapshot-*.snap")
+	f, err := os.CreateTemp(dir, "shelf-snapshot-*.snap.tmp")
 	if err != nil {
-		return "", err
+		return nil, 0, err
 	}
-	if _, _, err = snapshot.Write(f, meta, view, snapshot.Options{Logger: s.log}); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	os.Remove(f.Name()) // the open file stays readable until closed
+	_, st, err := snapshot.Write(f, meta, view, snapshot.Options{Logger: s.log})
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
 	}
 	if err != nil {
-		os.Remove(f.Name())
-		return "", err
+		f.Close()
+		return nil, 0, err
 	}
-	return f.Name(), nil
+	return f, st.FileBytes, nil
 }
 
 // MoveLeader hands leadership to target and returns once target leads (or

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 
 	"github.com/shelf-kv/shelf/raft/raftpb"
@@ -175,27 +174,16 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	if _, ok := readMaintBody(w, r); !ok {
 		return
 	}
-	path, err := s.SaveSnapshot(r.Context(), s.cfg.DataDir)
-	if err != nil {
-		writeStatus(w, v3http.StatusOf(err), 0)
-		return
-	}
-	defer os.Remove(path)
-	f, err := os.Open(path)
+	f, size, err := s.OpenSnapshot(r.Context(), s.cfg.DataDir)
 	if err != nil {
 		writeStatus(w, v3http.StatusOf(err), 0)
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		writeStatus(w, v3http.StatusOf(err), 0)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
 	flusher, _ := w.(http.Flusher)
 	bw := bufio.NewWriter(w)
-	remaining := fi.Size()
+	remaining := size
 	buf := make([]byte, snapshotChunk)
 	for remaining > 0 {
 		n, err := io.ReadFull(f, buf[:min(int64(len(buf)), remaining)])

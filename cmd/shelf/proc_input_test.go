@@ -66,6 +66,7 @@ func TestMemberBadFlags(t *testing.T) {
 		{[]string{"--initial-advertise-peer-urls", "http://h/path"}, "--initial-advertise-peer-urls"},
 		{[]string{"--heartbeat-interval", "soon"}, `invalid argument "soon" for "--heartbeat-interval"`},
 		{[]string{"--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{[]string{"--experimental-corrupt-check-time", "-1s"}, "--experimental-corrupt-check-time -1s is negative"},
 	} {
 		out, err := exec.Command(shelfBin, append([]string{"member", "--data-dir", t.TempDir()}, tc.args...)...).CombinedOutput()
 		// The error line itself must name the fault (the usage text that
