@@ -91,7 +91,7 @@ func normaliseLease(path string, a, b any) {
 	if !aok || !bok {
 		return
 	}
-	switch strings.TrimPrefix(path, "/v3/kv") {
+	switch strings.Replace(path, "/v3/kv/lease/", "/v3/lease/", 1) {
 	case "/v3/lease/leases":
 		sortBy(am["leases"], "ID")
 		sortBy(bm["leases"], "ID")
@@ -259,6 +259,7 @@ func TestCompareLeaseAnswers(t *testing.T) {
 	}{
 		{"/v3/lease/leases", `{"leases":[{"ID":"1"},{"ID":"7"}]}`, `{"leases":[{"ID":"7"},{"ID":"1"}]}`, 0},
 		{"/v3/lease/leases", `{"leases":[{"ID":"1"},{"ID":"7"}]}`, `{"leases":[{"ID":"7"}]}`, 2},
+		{"/v3/kv/lease/leases", `{"leases":[{"ID":"1"},{"ID":"7"}]}`, `{"leases":[{"ID":"7"},{"ID":"1"}]}`, 0},
 		{"/v3/lease/timetolive", `{"ID":"7","TTL":"599","grantedTTL":"600","keys":["YQ==","Yg=="]}`,
 			`{"ID":"7","TTL":"600","grantedTTL":"600","keys":["Yg==","YQ=="]}`, 0},
 		{"/v3/lease/timetolive", `{"ID":"7","TTL":"590","grantedTTL":"600"}`, `{"ID":"7","TTL":"600","grantedTTL":"600"}`, 1},

@@ -16,12 +16,15 @@ type op struct {
 	// Path is the endpoint, e.g. "/v3/kv/put"; Body the JSON body.
 	Path, Body string
 	// Member is the shelf member that receives the op (the generator
-	// assigns them round-robin). A serializable read goes to the freshest
-	// member instead (see shelfSystem.do).
+	// assigns them round-robin). A Local op goes to the freshest member
+	// instead (see shelfSystem.do).
 	Member int
-	// Serializable marks a top-level range with serializable=true: it may
-	// read a stale member, so it is sent where it cannot be stale.
-	Serializable bool
+	// Local marks an op a member answers from its own state without
+	// catching up first: a range with serializable=true, a lease
+	// keepalive (whose header revision is the member's own, as etcd's
+	// followers answer). It may see a stale member, so it is sent where
+	// it cannot be stale.
+	Local bool
 }
 
 func (o op) String() string {
@@ -159,7 +162,7 @@ func (g *gen) leaseGrantBody() string {
 		ttl = 9_000_000_001
 	}
 	id := g.anyLease()
-	if id == 0 {
+	if id == 0 || id == notGranted {
 		id = leaseIDs[0]
 	}
 	return g.obj([]string{g.field("ID", g.num(id)), g.field("TTL", g.num(ttl))})
@@ -208,19 +211,47 @@ func (g *gen) rangeEnd(k string, toEnd bool) []string {
 	return nil
 }
 
+// prefixEnd returns, half the time, the range_end that makes k a prefix
+// (none for the 0xff key: it would be "to the end").
+func (g *gen) prefixEnd(k string) []string {
+	if last := k[len(k)-1]; last != 0xff && g.chance(0.5) {
+		return []string{g.bytesField("range_end", k[:len(k)-1]+string(last+1))}
+	}
+	return nil
+}
+
 // rangeBody returns a RangeRequest; serializable reports whether it asks
 // for a serializable read.
 func (g *gen) rangeBody(inTxn bool) (body string, serializable bool) {
+	// Sorting by anything but the key leaves the order of ties to Go's
+	// unstable sort.Sort, whose algorithm changed after the Go 1.19 that
+	// built etcd 3.4.23: the two agree up to 12 keys (insertion sort,
+	// stable in both) and not beyond. So a range sorted by another target
+	// covers at most one prefix (6 keys at most), never wide ranges.
+	var sort []string
+	if g.chance(0.4) {
+		target := `"KEY"`
+		if g.chance(0.8) {
+			target = g.pick(`"KEY"`, `"VERSION"`, `"CREATE"`, `"MOD"`, `"VALUE"`, `3`)
+			sort = append(sort, g.field("sort_target", target))
+		}
+		sort = append(sort, g.field("sort_order", g.pick(`"NONE"`, `"ASCEND"`, `"DESCEND"`, `1`, `2`)))
+	}
+	narrow := len(sort) == 2 && !strings.Contains(sort[0], "KEY")
 	k := g.key()
-	if !inTxn && g.chance(0.05) {
+	if !inTxn && !narrow && g.chance(0.05) {
 		k = "\x00" // with range_end "\x00": every key
 	}
 	f := []string{g.bytesField("key", k)}
-	if k == "\x00" {
+	switch {
+	case k == "\x00":
 		f = append(f, g.bytesField("range_end", "\x00"))
-	} else {
+	case narrow:
+		f = append(f, g.prefixEnd(k)...)
+	default:
 		f = append(f, g.rangeEnd(k, true)...)
 	}
+	f = append(f, sort...)
 	if g.chance(0.3) {
 		f = append(f, g.field("limit", g.num(g.rnd.Int64N(5))))
 	}
@@ -236,12 +267,6 @@ func (g *gen) rangeBody(inTxn bool) (body string, serializable bool) {
 			rev = -1 // the gateway's lenient "current revision"
 		}
 		f = append(f, g.field("revision", g.num(rev)))
-	}
-	if g.chance(0.4) {
-		f = append(f, g.field("sort_order", g.pick(`"NONE"`, `"ASCEND"`, `"DESCEND"`, `1`, `2`)))
-		if g.chance(0.8) {
-			f = append(f, g.field("sort_target", g.pick(`"KEY"`, `"VERSION"`, `"CREATE"`, `"MOD"`, `"VALUE"`, `3`)))
-		}
 	}
 	if g.chance(0.15) {
 		serializable = g.chance(0.8)
@@ -380,6 +405,28 @@ func (g *gen) compactionBody() string {
 	return g.obj(f)
 }
 
+// leaseOp returns a lease request: grant, revoke, keepalive (one renewal
+// per body), timetolive with keys, or the list; revoke, timetolive and
+// leases sometimes on etcd's /v3/kv/lease/ aliases.
+func (g *gen) leaseOp() (path, body string) {
+	prefix := "/v3/lease/"
+	if g.chance(0.2) {
+		prefix = "/v3/kv/lease/"
+	}
+	id := g.obj([]string{g.field("ID", g.num(g.anyLease()))})
+	switch y := g.rnd.IntN(12); {
+	case y < 5:
+		return "/v3/lease/grant", g.leaseGrantBody()
+	case y < 8:
+		return prefix + "revoke", id
+	case y < 9:
+		return "/v3/lease/keepalive", id
+	case y < 11:
+		return prefix + "timetolive", g.obj([]string{g.field("ID", g.num(g.anyLease())), g.field("keys", "true")})
+	}
+	return prefix + "leases", "{}"
+}
+
 // malformed are requests etcd refuses before they reach its store: bad
 // JSON, bad base64, wrong types, missing keys, unknown enum names.
 var malformed = []op{
@@ -408,7 +455,7 @@ func (g *gen) next() op {
 		o.Path, o.Body = "/v3/kv/put", g.putBody()
 	case x < 58:
 		o.Path = "/v3/kv/range"
-		o.Body, o.Serializable = g.rangeBody(false)
+		o.Body, o.Local = g.rangeBody(false)
 	case x < 70:
 		o.Path, o.Body = "/v3/kv/deleterange", g.deleteBody(false)
 	case x < 94:
@@ -416,16 +463,8 @@ func (g *gen) next() op {
 	case x < 96:
 		o.Path, o.Body = "/v3/kv/compaction", g.compactionBody()
 	case x < 99:
-		switch y := g.rnd.IntN(10); {
-		case y < 5:
-			o.Path, o.Body = "/v3/lease/grant", g.leaseGrantBody()
-		case y < 8:
-			o.Path, o.Body = "/v3/lease/revoke", g.obj([]string{g.field("ID", g.num(g.anyLease()))})
-		case y < 9:
-			o.Path, o.Body = "/v3/lease/timetolive", g.obj([]string{g.field("ID", g.num(g.anyLease())), g.field("keys", "true")})
-		default:
-			o.Path, o.Body = "/v3/lease/leases", "{}"
-		}
+		o.Path, o.Body = g.leaseOp()
+		o.Local = o.Path == "/v3/lease/keepalive"
 	default:
 		m := malformed[g.rnd.IntN(len(malformed))]
 		o.Path, o.Body = m.Path, m.Body

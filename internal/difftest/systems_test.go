@@ -81,14 +81,14 @@ type shelfSystem struct {
 	c       *http.Client
 	// fresh is the member that answered the last successful write or
 	// linearizable read: it has applied every acknowledged write, so a
-	// serializable read there cannot be stale. Serializable reads go there;
-	// on another member they may legitimately lag, which is no difference.
+	// serializable read there cannot be stale. Local ops go there; on
+	// another member they may legitimately lag, which is no difference.
 	fresh int
 }
 
 func (s *shelfSystem) do(o op) answer {
 	m := o.Member
-	if o.Serializable {
+	if o.Local {
 		m = s.fresh
 	}
 	var a answer
@@ -97,7 +97,7 @@ func (s *shelfSystem) do(o op) answer {
 	} else {
 		a = post(s.c, s.urls[m]+o.Path, o.Body)
 	}
-	if a.status == http.StatusOK && !o.Serializable {
+	if a.status == http.StatusOK && !o.Local {
 		s.fresh = m
 	}
 	return a
