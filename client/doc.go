@@ -8,8 +8,8 @@
 // Get, Put, Delete, Txn(ctx).If(...).Then(...).Else(...).Commit(),
 // Compact, Status, MemberList, MemberAdd, MemberAddAsLearner,
 // MemberRemove and MemberPromote mirror the REST calls one to one, with
-// typed responses (Header, KeyValue with int64 revisions). Watch and
-// leases are not here: the members do not serve them yet.
+// typed responses (Header, KeyValue with int64 revisions). Watch streams
+// a key or range and resumes on another member after a failure (watch.go).
 //
 // # Errors
 //

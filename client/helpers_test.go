@@ -37,6 +37,12 @@ func freePort(t testing.TB) int {
 // startCluster starts n members and waits until they agree on a leader.
 func startCluster(t testing.TB, n int) *testCluster {
 	t.Helper()
+	return startClusterWith(t, n, nil)
+}
+
+// startClusterWith is startCluster with tweak applied to every member's config.
+func startClusterWith(t testing.TB, n int, tweak func(*server.Config)) *testCluster {
+	t.Helper()
 	c := &testCluster{t: t}
 	dir := t.TempDir()
 	var initial []string
@@ -54,6 +60,9 @@ func startCluster(t testing.TB, n int) *testCluster {
 		}
 		if os.Getenv("SHELF_TEST_LOG") != "" {
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		if tweak != nil {
+			tweak(&cfg)
 		}
 		c.cfgs = append(c.cfgs, cfg)
 	}

@@ -35,6 +35,7 @@ const (
 	opPut
 	opDelete
 	opTxn
+	opWatch // Watch (client/watch.go)
 )
 
 // Op is one request, for Get/Put/Delete or as a step of a Txn. Build it
@@ -58,6 +59,9 @@ type Op struct {
 	prevKV                   bool
 	lease                    int64
 	ignoreValue, ignoreLease bool
+
+	// Watch options (opWatch only; watch.go).
+	progressNotify, filterPut, filterDelete bool
 
 	// Txn (opTxn only): conditions and the two branches.
 	cmps      []Cmp
@@ -131,7 +135,7 @@ func only(op *Op, name string, kinds ...opKind) bool {
 // WithPrefix: every key starting with the key.
 func WithPrefix() OpOption {
 	return func(op *Op) {
-		if only(op, "WithPrefix", opGet, opDelete) {
+		if only(op, "WithPrefix", opGet, opDelete, opWatch) {
 			op.prefix = true
 		}
 	}
@@ -140,7 +144,7 @@ func WithPrefix() OpOption {
 // WithFromKey: every key >= the key.
 func WithFromKey() OpOption {
 	return func(op *Op) {
-		if only(op, "WithFromKey", opGet, opDelete) {
+		if only(op, "WithFromKey", opGet, opDelete, opWatch) {
 			op.fromKey = true
 		}
 	}
@@ -149,7 +153,7 @@ func WithFromKey() OpOption {
 // WithRange: keys in [key, end).
 func WithRange(end string) OpOption {
 	return func(op *Op) {
-		if only(op, "WithRange", opGet, opDelete) {
+		if only(op, "WithRange", opGet, opDelete, opWatch) {
 			op.end = []byte(end)
 		}
 	}
@@ -158,7 +162,7 @@ func WithRange(end string) OpOption {
 // WithRev reads at revision rev (0 = latest).
 func WithRev(rev int64) OpOption {
 	return func(op *Op) {
-		if only(op, "WithRev", opGet) {
+		if only(op, "WithRev", opGet, opWatch) {
 			op.rev = rev
 		}
 	}
@@ -249,7 +253,7 @@ func WithMaxCreateRev(rev int64) OpOption {
 // WithPrevKV returns the previous key-value(s) of a Put or Delete.
 func WithPrevKV() OpOption {
 	return func(op *Op) {
-		if only(op, "WithPrevKV", opPut, opDelete) {
+		if only(op, "WithPrevKV", opPut, opDelete, opWatch) {
 			op.prevKV = true
 		}
 	}

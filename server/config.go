@@ -56,6 +56,12 @@ type Config struct {
 	// hash of the keyspace (etcd's --experimental-corrupt-check-time;
 	// default 1m). A mismatch raises the CORRUPT alarm.
 	CorruptCheckTime time.Duration
+	// WatchProgressNotifyInterval is etcd's
+	// --experimental-watch-progress-notify-interval (default 10 min).
+	// WatchBufferBytes bounds each watch stream's buffer (default 4 MiB;
+	// v3http.DefaultWatchBufferBytes).
+	WatchProgressNotifyInterval time.Duration
+	WatchBufferBytes            int
 
 	// DiskProfile adds emulated fsync latency (wal.DiskProfile).
 	DiskProfile wal.DiskProfile
@@ -83,6 +89,8 @@ const (
 	DefaultMaxRequestBytes        = 1536 * 1024
 	DefaultQuotaBackendBytes      = 2 << 30
 	DefaultCorruptCheckTime       = time.Minute
+	// DefaultWatchProgressNotifyInterval is etcd's default.
+	DefaultWatchProgressNotifyInterval = 10 * time.Minute
 )
 
 // withDefaults returns a validated copy of c with defaults filled in. Every
@@ -108,6 +116,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CorruptCheckTime == 0 {
 		c.CorruptCheckTime = DefaultCorruptCheckTime
+	}
+	if c.WatchProgressNotifyInterval == 0 {
+		c.WatchProgressNotifyInterval = DefaultWatchProgressNotifyInterval
 	}
 	if c.InitialClusterState == "" {
 		c.InitialClusterState = "new"
@@ -136,6 +147,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
 	case c.CorruptCheckTime < 0:
 		return c, fmt.Errorf("--experimental-corrupt-check-time %v is negative", c.CorruptCheckTime)
+	case c.WatchProgressNotifyInterval < 0:
+		return c, fmt.Errorf("--experimental-watch-progress-notify-interval %v is negative", c.WatchProgressNotifyInterval)
+	case c.WatchBufferBytes < 0:
+		return c, fmt.Errorf("watch buffer bytes %d is negative", c.WatchBufferBytes)
 	case c.QuotaBackendBytes < 0:
 		return c, fmt.Errorf("--quota-backend-bytes %d is negative", c.QuotaBackendBytes)
 	case c.SnapshotCatchUpEntries > c.SnapshotCount*10:

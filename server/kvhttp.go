@@ -78,7 +78,7 @@ func (b kvBackend) Header() v3http.HeaderInfo {
 
 // mountKV mounts the etcd v3 JSON API on mux.
 func (s *Server) mountKV(mux *http.ServeMux) {
-	h, err := v3http.New(v3http.Config{Backend: kvBackend{s}, Logger: s.log, MaxRequestBytes: s.cfg.MaxRequestBytes})
+	h, err := v3http.New(v3http.Config{Backend: kvBackend{s}, Logger: s.log, MaxRequestBytes: s.cfg.MaxRequestBytes, WatchBufferBytes: s.cfg.WatchBufferBytes})
 	if err != nil {
 		panic(err) // the config is built here and always valid
 	}

@@ -68,6 +68,7 @@ func (s *Server) Start() error {
 	go s.publishLoop()
 	go s.removalWatch()
 	go s.maintLoop()
+	go s.progressLoop()
 	s.log.Info("member started", "peer_urls", s.cfg.ListenPeerURLs, "client_urls", s.cfg.ListenClientURLs)
 	return nil
 }

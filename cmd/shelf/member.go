@@ -30,6 +30,7 @@ type memberFlags struct {
 	diskProfile, logLevel                      string
 	enablePprof                                bool
 	client, peer                               tlsutil.Files
+	watchProgressNotify                        time.Duration
 }
 
 func memberFlagSet(f *memberFlags) *pflag.FlagSet {
@@ -51,6 +52,7 @@ func memberFlagSet(f *memberFlags) *pflag.FlagSet {
 	fs.Int64Var(&f.quotaBackendBytes, "quota-backend-bytes", 0, "raise the NOSPACE alarm when the keyspace exceeds this size (0 = default 2 GiB)")
 	fs.DurationVar(&f.corruptCheckTime, "experimental-corrupt-check-time", server.DefaultCorruptCheckTime, "how often the leader compares every member's keyspace hash (a mismatch raises the CORRUPT alarm)")
 	fs.StringVar(&f.diskProfile, "disk-profile", "real", "emulated fsync latency: real, nvme, ssd, hdd or network")
+	fs.DurationVar(&f.watchProgressNotify, "experimental-watch-progress-notify-interval", server.DefaultWatchProgressNotifyInterval, "interval of progress notifications to quiet watchers that asked for them")
 	fs.BoolVar(&f.enablePprof, "enable-pprof", false, "serve Go's runtime profiler under /debug/pprof/ on the client URLs")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.client.CertFile, "cert-file", "", "path to the client server TLS cert file")
@@ -113,6 +115,7 @@ func memberConfig(args []string) (server.Config, error) {
 		EnablePprof:            f.enablePprof,
 		Logger:                 slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
+	cfg.WatchProgressNotifyInterval = f.watchProgressNotify
 	if cfg.DataDir == "" {
 		cfg.DataDir = f.name + ".shelf"
 	}

@@ -49,6 +49,8 @@ type Backend interface {
 	Status(ctx context.Context) (StatusInfo, error)
 	// LeaseBackend serves /v3/lease/* (see handler_lease.go).
 	LeaseBackend
+	// Watch opens a watch stream for POST /v3/watch (see WatchStream).
+	Watch(ctx context.Context) (WatchStream, error)
 	// Header returns the identity part of a response header. It is called
 	// after each successful call above and must not block.
 	Header() HeaderInfo

@@ -1,6 +1,7 @@
 // Package v3http serves etcd's v3 JSON API for the KV service
 // (POST /v3/kv/range, /v3/kv/put, /v3/kv/deleterange, /v3/kv/txn,
-// /v3/kv/compaction) and /v3/maintenance/status, byte-compatible with the
+// /v3/kv/compaction), the streaming POST /v3/watch (handler_watch.go) and
+// /v3/maintenance/status, byte-compatible with the
 // grpc-gateway of etcd 3.4 (Debian's etcd-server, our oracle): same paths,
 // same JSON field names and order, same error bodies and HTTP statuses.
 //
@@ -89,6 +90,15 @@
 //     reports the bytes read instead of the protobuf size, and a malformed
 //     or key-less body that large gets the size error rather than the
 //     decoding error.
+//   - /v3/watch: requests are read while responses stream (etcd 3.4's
+//     gateway answers only once the body is complete); one response may
+//     carry several whole revisions; a stream's buffer is bounded and a
+//     watcher the client is behind on is canceled with OverflowReason (etcd
+//     buffers without bound); a negative start_revision follows etcd except
+//     below -1 before any compaction and after a compaction at revision 1
+//     (LenientWatchStart); progress responses are sent once every watcher
+//     has caught up, so they never overtake an event (etcd 3.4 sends a
+//     requested one at once). Fragmented responses are never sent.
 //   - No CORS headers and no "Grpc-Metadata-*" headers; no /v3beta/ or
 //     /v3alpha/ aliases. Unknown paths and methods get net/http's plain
 //     404/405, as the gateway does.

@@ -32,6 +32,8 @@ type Config struct {
 	// MaxRequestBytes is etcd's --max-request-bytes: the largest raft entry
 	// a write may need. Default DefaultMaxRequestBytes; at most 1 GiB.
 	MaxRequestBytes int
+	// WatchBufferBytes bounds each watch stream's buffer (handler_watch.go).
+	WatchBufferBytes int
 }
 
 // Handler serves etcd's KV and maintenance-status JSON endpoints (see the
@@ -82,6 +84,7 @@ func New(cfg Config) (*Handler, error) {
 		h.mux.Handle("POST "+path, h.endpoint(serve))
 	}
 	h.mountLease()
+	h.mux.Handle("POST /v3/watch", h.watchEndpoint())
 	return h, nil
 }
 
