@@ -67,6 +67,12 @@ func runSeed(t *testing.T, mk systems, seed uint64, n int) seedRun {
 			r.diff = &difference{index: i, op: o, want: want, got: got, fields: f}
 			return r
 		}
+		if want.status == -1 {
+			t.Fatalf("seed %d, op %d: etcd gave no answer (the test's fault, not shelf's): %s\n  op: %s", seed, i, want, o)
+		}
+		if o.Path == "/v3/watch" {
+			countWatch(want.body, count)
+		}
 		before := g.cur
 		g.observe(o, want)
 		r.mutates = append(r.mutates, g.cur != before || (want.status == 200 && mutatesWithoutRevision[o.Path]))
@@ -77,6 +83,22 @@ func runSeed(t *testing.T, mk systems, seed uint64, n int) seedRun {
 	}
 	r.summary = summary(count, errs, g, time.Since(start))
 	return r
+}
+
+// countWatch adds a watch answer's events and cancels to count, so the
+// summary shows the watches delivered something.
+func countWatch(body string, count map[string]int) {
+	var msgs []map[string]any
+	if json.Unmarshal([]byte(body), &msgs) != nil {
+		return
+	}
+	for _, m := range msgs {
+		evs, _ := m["events"].([]any)
+		count["watch events"] += len(evs)
+		if m["canceled"] == true {
+			count["watch canceled"]++
+		}
+	}
 }
 
 // mutatesWithoutRevision are the endpoints that change state without a new

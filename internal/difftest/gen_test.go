@@ -462,9 +462,11 @@ func (g *gen) next() op {
 		o.Path, o.Body = "/v3/kv/txn", g.txnBody(1)
 	case x < 96:
 		o.Path, o.Body = "/v3/kv/compaction", g.compactionBody()
-	case x < 99:
+	case x < 98:
 		o.Path, o.Body = g.leaseOp()
 		o.Local = o.Path == "/v3/lease/keepalive"
+	case x < 99:
+		o.Path, o.Body = "/v3/watch", g.watchBody()
 	default:
 		m := malformed[g.rnd.IntN(len(malformed))]
 		o.Path, o.Body = m.Path, m.Body

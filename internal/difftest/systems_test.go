@@ -121,6 +121,8 @@ func launchShelf(t testing.TB) *shelfSystem {
 			Name: name, DataDir: filepath.Join(dir, name),
 			ListenPeerURLs: []string{peer}, AdvertisePeerURLs: []string{peer},
 			ListenClientURLs: []string{client}, AdvertiseClientURLs: []string{client},
+			// Watch ops end on a progress notification (watch_test.go).
+			WatchProgressNotifyInterval: progressInterval,
 		}
 		s.urls = append(s.urls, client)
 	}

@@ -116,6 +116,7 @@ func watchOn(c *http.Client, base, body string) answer {
 			events = nil
 		}
 	}
+	status := resp.StatusCode
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for {
@@ -126,6 +127,7 @@ func watchOn(c *http.Client, base, body string) answer {
 				why = "the stream failed: " + err.Error()
 			}
 			out = append(out, fmt.Sprintf("%s before a progress notification at revision %d", why, until))
+			status = -1 // no proper end: not an answer
 			break
 		}
 		var line map[string]any
@@ -165,7 +167,7 @@ func watchOn(c *http.Client, base, body string) answer {
 	if err != nil {
 		return answer{status: -1, body: err.Error()}
 	}
-	return answer{status: resp.StatusCode, body: string(b)}
+	return answer{status: status, body: string(b)}
 }
 
 // headerRevOf reads header.revision of a decoded message.
