@@ -24,7 +24,7 @@ import (
 // comes quickly; shelf sends them at its own interval.
 
 // progressInterval is etcd's progress notification interval in these tests.
-const progressInterval = 50 * time.Millisecond
+const progressInterval = 20 * time.Millisecond
 
 // watchTimeout bounds how long one watch op waits for the progress
 // notification that ends it; missing it is reported as part of the answer.
