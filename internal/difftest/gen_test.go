@@ -60,10 +60,16 @@ type gen struct {
 	// cur and compacted track the oracle's revision and compact revision
 	// (observe), so generated revisions land near the boundaries.
 	cur, compacted int64
+	// compactShare is the share of compaction slots that compact (the
+	// rest read), drawn per seed: some seeds keep long histories for
+	// old-revision reads and watches, others compact all the time.
+	compactShare float64
 }
 
 func newGen(seed uint64) *gen {
-	return &gen{rnd: rand.New(rand.NewPCG(seed, seed^0xd1ff)), cur: 1}
+	g := &gen{rnd: rand.New(rand.NewPCG(seed, seed^0xd1ff)), cur: 1}
+	g.compactShare = 0.05 + 0.95*g.rnd.Float64()
+	return g
 }
 
 // observe updates the generator's view of the oracle from its answer to o.
@@ -460,8 +466,11 @@ func (g *gen) next() op {
 		o.Path, o.Body = "/v3/kv/deleterange", g.deleteBody(false)
 	case x < 94:
 		o.Path, o.Body = "/v3/kv/txn", g.txnBody(1)
-	case x < 96:
+	case x < 96 && g.chance(g.compactShare):
 		o.Path, o.Body = "/v3/kv/compaction", g.compactionBody()
+	case x < 96:
+		o.Path = "/v3/kv/range"
+		o.Body, o.Local = g.rangeBody(false)
 	case x < 98:
 		o.Path, o.Body = g.leaseOp()
 		o.Local = o.Path == "/v3/lease/keepalive"
