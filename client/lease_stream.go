@@ -85,6 +85,11 @@ func (c *Client) tryKeepAlive(ctx context.Context, idx int, id int64) (*kaStream
 	ep := c.endpoints[idx]
 	sctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
+	// The transport reads the body from the pipe; a member that answers
+	// only once the body is complete (etcd 3.4's gateway does) would keep
+	// that read, and with it http.Client.Do, blocked past any cancel.
+	// Closing the pipe when the stream's context ends releases both.
+	context.AfterFunc(sctx, func() { pw.CloseWithError(context.Cause(sctx)) })
 	req, err := http.NewRequestWithContext(sctx, http.MethodPost, ep+"/v3/lease/keepalive", pr)
 	if err != nil {
 		cancel()
