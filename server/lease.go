@@ -45,15 +45,31 @@ func (s *Server) LeaseRenew(ctx context.Context, id int64) (int64, error) {
 
 // LeaseTimeToLive reports lease id's remaining TTL as the leader sees it,
 // with its keys when keys is set; mvcc.ErrLeaseNotFound when it is gone.
+// Like a linearizable read, the answer reflects every write acknowledged
+// before the call, by any member: the leader waits for a read index before
+// reading the lease, and so does this member, when it is another one,
+// before filling in its header revision.
 func (s *Server) LeaseTimeToLive(ctx context.Context, id int64, keys bool) (*mvcc.LeaseTimeToLiveResponse, error) {
 	var resp *mvcc.LeaseTimeToLiveResponse
+	remote := false
 	err := s.onLeader(ctx, leaseTimeToLivePath, id, keys, func(ctx context.Context) error {
+		if err := s.linearizableWait(ctx); err != nil {
+			return err
+		}
 		r, err := s.timeToLiveLocal(ctx, id, keys)
 		resp = r
 		return err
 	}, func(a *leaseAnswer) {
+		remote = true
 		resp = &mvcc.LeaseTimeToLiveResponse{ID: id, TTL: a.TTL, GrantedTTL: a.GrantedTTL, Keys: a.Keys}
 	})
+	// The answer came from the leader (not found included, which the
+	// caller answers with this member's revision): catch up with it.
+	if remote || errors.Is(err, mvcc.ErrLeaseNotFound) {
+		if werr := s.linearizableWait(ctx); werr != nil {
+			return nil, werr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +232,11 @@ func (s *Server) mountLease(mux *http.ServeMux) {
 		return &leaseAnswer{TTL: ttl}, nil
 	}))
 	mux.Handle("POST "+leaseTimeToLivePath, serve(func(ctx context.Context, q leaseQuestion) (*leaseAnswer, error) {
+		// The asking follower has applied a write the leader may not
+		// have applied yet: catch up before reading the keys.
+		if err := s.linearizableWait(ctx); err != nil {
+			return nil, err
+		}
 		r, err := s.timeToLiveLocal(ctx, q.ID, q.Keys)
 		if err != nil {
 			return nil, err
