@@ -15,7 +15,7 @@ SEEDS     ?= 20000
 BENCH     ?= .
 BENCHTIME ?= 1s
 
-.PHONY: help build test test-unit test-race lint bench bench-kv fuzz sim run deps clean
+.PHONY: help build test test-unit test-race lint bench bench-kv fuzz sim difftest run deps clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -55,6 +55,12 @@ fuzz: ## each fuzz target for FUZZTIME
 
 sim: ## long deterministic raft simulation: make sim SEEDS=N
 	$(GO) test -count=1 -timeout 0 -run '^TestSimulation$$' ./raft/rafttest/ -sim.seeds=$(SEEDS)
+
+difftest: ## RUNS fresh-seed runs of the 10,000-op differential test against etcd (RUNS=, OPS=)
+	@scripts/deps.sh >/dev/null
+	@set -e; for i in $$(seq $(or $(RUNS),5)); do \
+	  $(GO) test -count=1 -timeout 30m -run '^TestDifferential$$' ./internal/difftest/ -difftest.seed=0 -difftest.ops=$(or $(OPS),10000) -v | grep -E '^(---|ok|FAIL)|difftest: seed|differ'; \
+	done
 
 run: ## a local 3-member cluster on loopback (data in ./data, kept across runs); Ctrl-C stops it
 	@mkdir -p bin && $(GO) build -o bin/shelf ./cmd/shelf
