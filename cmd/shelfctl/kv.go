@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -127,7 +128,7 @@ func (f *getFlags) op(args []string) (string, []client.OpOption, error) {
 	return key, opts, nil
 }
 
-func setupGet(fs *pflag.FlagSet) func(*app, []string) error {
+func setupGet(fs *pflag.FlagSet) runner {
 	var f getFlags
 	f.register(fs)
 	return func(a *app, args []string) error {
@@ -135,30 +136,18 @@ func setupGet(fs *pflag.FlagSet) func(*app, []string) error {
 		if err != nil {
 			return err
 		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Get(ctx, key, opts...)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jrange(resp))
-		}
-		// etcdctl difference: etcdctl 3.5 allows --count-only only with
-		// -w fields; here simple output prints the count alone.
-		if f.countOnly {
-			fmt.Fprintln(a.stdout, resp.Count)
+		return request(a, func(ctx context.Context, c *client.Client) (*client.GetResponse, error) {
+			return c.Get(ctx, key, opts...)
+		}, jrange, func(resp *client.GetResponse) error {
+			// etcdctl difference: etcdctl 3.5 allows --count-only only with
+			// -w fields; here simple output prints the count alone.
+			if f.countOnly {
+				fmt.Fprintln(a.stdout, resp.Count)
+				return nil
+			}
+			printGet(a.stdout, f.printValueOnly, resp)
 			return nil
-		}
-		printGet(a.stdout, f.printValueOnly, resp)
-		return nil
+		})
 	}
 }
 
@@ -230,32 +219,23 @@ func (f *putFlags) op(args []string, stdin io.Reader) (string, string, []client.
 	return key, value, opts, nil
 }
 
-func setupPut(fs *pflag.FlagSet) func(*app, []string) error {
+func setupPut(fs *pflag.FlagSet) runner {
 	var f putFlags
 	f.register(fs)
 	return func(a *app, args []string) error {
-		if a.g.writeOut == outTable {
-			return noTable()
+		if err := a.refuseTable(); err != nil {
+			return err
 		}
 		key, value, opts, err := f.op(args, a.stdin)
 		if err != nil {
 			return err
 		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Put(ctx, key, value, opts...)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jput(resp))
-		}
-		printPut(a.stdout, resp)
-		return nil
+		return request(a, func(ctx context.Context, c *client.Client) (*client.PutResponse, error) {
+			return c.Put(ctx, key, value, opts...)
+		}, jput, func(resp *client.PutResponse) error {
+			printPut(a.stdout, resp)
+			return nil
+		})
 	}
 }
 
@@ -305,7 +285,7 @@ func (f *delFlags) op(args []string) (string, []client.OpOption, error) {
 	return args[0], opts, nil
 }
 
-func setupDel(fs *pflag.FlagSet) func(*app, []string) error {
+func setupDel(fs *pflag.FlagSet) runner {
 	var f delFlags
 	f.register(fs)
 	return func(a *app, args []string) error {
@@ -313,24 +293,12 @@ func setupDel(fs *pflag.FlagSet) func(*app, []string) error {
 		if err != nil {
 			return err
 		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Delete(ctx, key, opts...)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jdel(resp))
-		}
-		printDel(a.stdout, resp)
-		return nil
+		return request(a, func(ctx context.Context, c *client.Client) (*client.DeleteResponse, error) {
+			return c.Delete(ctx, key, opts...)
+		}, jdel, func(resp *client.DeleteResponse) error {
+			printDel(a.stdout, resp)
+			return nil
+		})
 	}
 }
 
