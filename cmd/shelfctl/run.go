@@ -29,7 +29,7 @@ func exactArgs(n int, msg string, run runner) runner {
 // refuseTable is etcdctl's answer to -w table on a command without a table.
 func (a *app) refuseTable() error {
 	if a.g.writeOut == outTable {
-		return noTable()
+		return badFeature("table not supported as output format")
 	}
 	return nil
 }
