@@ -12,8 +12,8 @@ import (
 // alarmCommands are alarm list|disarm (etcdctl's alarm_command.go).
 func alarmCommands() []*command {
 	return []*command{
-		{name: "alarm list", short: "Lists all alarms", setup: setupAlarmList},
-		{name: "alarm disarm", short: "Disarms all alarms", setup: setupAlarmDisarm},
+		{name: "alarm list", short: "Lists all alarms", setup: alarmSetup("alarm list", listAlarms)},
+		{name: "alarm disarm", short: "Disarms all alarms", setup: alarmSetup("alarm disarm", disarmAlarms)},
 	}
 }
 
@@ -29,18 +29,26 @@ type jAlarmMember struct {
 	Alarm    int32  `json:"alarm,omitempty"`
 }
 
-// printAlarms writes the alarms as etcdctl does (gogoproto's compact
-// text: "memberID:<id> alarm:NOSPACE ", trailing space included), or JSON.
-func (a *app) printAlarms(h client.Header, alarms []client.AlarmMember) error {
-	if a.g.writeOut == outJSON {
-		out := jAlarms{Header: hdrOrNil(h)}
-		for _, m := range alarms {
-			out.Alarms = append(out.Alarms, &jAlarmMember{MemberID: m.MemberID, Alarm: int32(m.Alarm)})
-		}
-		return a.printJSON(out)
+func jalarms(r *client.AlarmResponse) jAlarms {
+	out := jAlarms{Header: hdrOrNil(r.Header)}
+	for _, m := range r.Alarms {
+		out.Alarms = append(out.Alarms, &jAlarmMember{MemberID: m.MemberID, Alarm: int32(m.Alarm)})
 	}
-	printAlarmLines(a.stdout, alarms)
-	return nil
+	return out
+}
+
+// alarmSetup is the shape of alarm list and disarm: no arguments, one
+// call, the alarms printed as etcdctl does (gogoproto's compact text:
+// "memberID:<id> alarm:NOSPACE ", trailing space included), or JSON.
+func alarmSetup(name string, do func(ctx context.Context, c *client.Client) (*client.AlarmResponse, error)) func(*pflag.FlagSet) runner {
+	return func(*pflag.FlagSet) runner {
+		return exactArgs(0, name+" command accepts no arguments", func(a *app, _ []string) error {
+			return request(a, do, jalarms, func(r *client.AlarmResponse) error {
+				printAlarmLines(a.stdout, r.Alarms)
+				return nil
+			})
+		})
+	}
 }
 
 func printAlarmLines(w io.Writer, alarms []client.AlarmMember) {
@@ -49,59 +57,27 @@ func printAlarmLines(w io.Writer, alarms []client.AlarmMember) {
 	}
 }
 
-func setupAlarmList(fs *pflag.FlagSet) func(*app, []string) error {
-	return func(a *app, args []string) error {
-		if len(args) != 0 {
-			return badArgs("alarm list command accepts no arguments")
-		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.AlarmList(ctx)
-		if err != nil {
-			return err
-		}
-		return a.printAlarms(resp.Header, resp.Alarms)
-	}
+func listAlarms(ctx context.Context, c *client.Client) (*client.AlarmResponse, error) {
+	return c.AlarmList(ctx)
 }
 
-// setupAlarmDisarm disarms every active alarm, one by one, and prints
-// those disarmed (clientv3's AlarmDisarm with an empty member does the
-// same; its answer carries no header).
-func setupAlarmDisarm(fs *pflag.FlagSet) func(*app, []string) error {
-	return func(a *app, args []string) error {
-		if len(args) != 0 {
-			return badArgs("alarm disarm command accepts no arguments")
-		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		list, err := c.AlarmList(ctx)
-		if err != nil {
-			return err
-		}
-		var disarmed []client.AlarmMember
-		for _, m := range list.Alarms {
-			resp, err := c.AlarmDisarm(ctx, m)
-			if err != nil {
-				return err
-			}
-			disarmed = append(disarmed, resp.Alarms...)
-		}
-		return a.printAlarms(client.Header{}, disarmed)
+// disarmAlarms disarms every active alarm, one by one, and answers those
+// disarmed (clientv3's AlarmDisarm with an empty member does the same;
+// its answer carries no header).
+func disarmAlarms(ctx context.Context, c *client.Client) (*client.AlarmResponse, error) {
+	list, err := c.AlarmList(ctx)
+	if err != nil {
+		return nil, err
 	}
+	var disarmed []client.AlarmMember
+	for _, m := range list.Alarms {
+		resp, err := c.AlarmDisarm(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		disarmed = append(disarmed, resp.Alarms...)
+	}
+	return &client.AlarmResponse{Alarms: disarmed}, nil
 }
 
 // alarmHealth is the second half of etcdctl's health check: "" when the

@@ -54,7 +54,7 @@ type command struct {
 	name  string // "get", or "lease grant" for a command of a group
 	args  string // the positional arguments, for usage
 	short string
-	setup func(fs *pflag.FlagSet) func(a *app, args []string) error
+	setup func(fs *pflag.FlagSet) runner
 }
 
 // commands is every command, by full name. Groups ("lease", "member",
@@ -353,14 +353,6 @@ func lastError(err error) error {
 			return errs[len(errs)-1]
 		}
 		err = errors.Unwrap(err)
-	}
-	return nil
-}
-
-// argCount fails with etcdctl's message unless len(args) is within [lo, hi].
-func argCount(args []string, lo, hi int, msg string) error {
-	if len(args) < lo || len(args) > hi {
-		return badArgs("%s", msg)
 	}
 	return nil
 }

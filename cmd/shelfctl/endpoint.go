@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,7 +9,6 @@ import (
 	"time"
 
 	"github.com/shelf-kv/shelf/client"
-	"github.com/spf13/pflag"
 )
 
 // target is one endpoint a per-member command addresses: its URL and how
@@ -95,61 +95,31 @@ func statusRows(list []epStatus) ([]string, [][]string) {
 	return hdr, rows
 }
 
-func setupEndpointStatus(fs *pflag.FlagSet) func(*app, []string) error {
-	var cluster bool
-	fs.BoolVar(&cluster, "cluster", false, "use all endpoints from the cluster member list")
-	return func(a *app, args []string) error {
-		if len(args) != 0 {
-			return badArgs("endpoint status command does not accept argument")
-		}
-		ts, err := a.targets(cluster)
-		if err != nil {
-			return err
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		var list []epStatus
-		failed := false
-		for _, t := range ts {
-			ctx, cancel := a.ctx()
-			resp, err := c.Status(ctx, t.url)
-			cancel()
-			if err != nil {
-				fmt.Fprintf(a.stderr, "Failed to get the status of endpoint %s (%s)\n", t.name, errText(err))
-				failed = true
-				continue
-			}
+func endpointStatus(a *app, ts []target) error {
+	var list []epStatus
+	failed, err := a.eachTarget(ts, "Failed to get the status of endpoint %s (%s)\n", func(ctx context.Context, c *client.Client, t target) error {
+		resp, err := c.Status(ctx, t.url)
+		if err == nil {
 			list = append(list, epStatus{name: t.name, resp: resp})
 		}
-		switch a.g.writeOut {
-		case outJSON:
-			out := make([]jStatus, 0, len(list))
-			for _, s := range list {
-				r := s.resp
-				out = append(out, jStatus{Endpoint: s.name, Status: jStatusPay{Header: hdrOrNil(r.Header),
-					Version: r.Version, DBSize: r.DBSize, Leader: r.Leader, RaftIndex: r.RaftIndex,
-					RaftTerm: r.RaftTerm, RaftAppliedIndex: r.RaftAppliedIndex, Errors: r.Errors,
-					DBSizeInUse: r.DBSizeInUse, IsLearner: r.IsLearner}})
-			}
-			if err := a.printJSON(out); err != nil {
-				return err
-			}
-		case outTable:
-			hdr, rows := statusRows(list)
-			renderTable(a.stdout, hdr, rows)
-		default:
-			_, rows := statusRows(list)
-			for _, r := range rows {
-				fmt.Fprintln(a.stdout, strings.Join(r, ", "))
-			}
-		}
-		if failed {
-			return silentExit(exitError)
-		}
-		return nil
+		return err
+	})
+	if err != nil {
+		return err
 	}
+	out := make([]jStatus, 0, len(list))
+	for _, s := range list {
+		r := s.resp
+		out = append(out, jStatus{Endpoint: s.name, Status: jStatusPay{Header: hdrOrNil(r.Header),
+			Version: r.Version, DBSize: r.DBSize, Leader: r.Leader, RaftIndex: r.RaftIndex,
+			RaftTerm: r.RaftTerm, RaftAppliedIndex: r.RaftAppliedIndex, Errors: r.Errors,
+			DBSizeInUse: r.DBSizeInUse, IsLearner: r.IsLearner}})
+	}
+	hdr, rows := statusRows(list)
+	if err := a.printRows(out, hdr, rows); err != nil {
+		return err
+	}
+	return failed
 }
 
 // epHealth is etcdctl's epHealth, and its -w json shape.
@@ -187,57 +157,46 @@ func (a *app) checkHealth(t target) epHealth {
 	return h
 }
 
-func setupEndpointHealth(fs *pflag.FlagSet) func(*app, []string) error {
-	var cluster bool
-	fs.BoolVar(&cluster, "cluster", false, "use all endpoints from the cluster member list")
-	return func(a *app, args []string) error {
-		if len(args) != 0 {
-			return badArgs("endpoint health command does not accept argument")
-		}
-		ts, err := a.targets(cluster)
-		if err != nil {
-			return err
-		}
-		if _, err := a.tlsConfig(); err != nil {
-			return err
-		}
-		hs := make([]epHealth, len(ts))
-		var wg sync.WaitGroup
-		for i, t := range ts {
-			wg.Add(1)
-			go func() { defer wg.Done(); hs[i] = a.checkHealth(t) }()
-		}
-		wg.Wait()
-		healthy := true
-		for _, h := range hs {
-			healthy = healthy && h.Health
-		}
-		switch a.g.writeOut {
-		case outJSON:
-			if err := a.printJSON(hs); err != nil {
-				return err
-			}
-		case outTable:
-			var rows [][]string
-			for _, h := range hs {
-				rows = append(rows, []string{h.Ep, fmt.Sprint(h.Health), h.Took, h.Error})
-			}
-			renderTable(a.stdout, []string{"endpoint", "health", "took", "error"}, rows)
-		default:
-			// etcdctl difference: etcdctl 3.4 prints these lines on
-			// stderr; shelfctl prints them on stdout, where the answer
-			// of a command belongs.
-			for _, h := range hs {
-				if h.Health {
-					fmt.Fprintf(a.stdout, "%s is healthy: successfully committed proposal: took = %v\n", h.Ep, h.Took)
-				} else {
-					fmt.Fprintf(a.stdout, "%s is unhealthy: failed to commit proposal: %v\n", h.Ep, h.Error)
-				}
-			}
-		}
-		if !healthy {
-			return errors.New("unhealthy cluster")
-		}
-		return nil
+func endpointHealth(a *app, ts []target) error {
+	if _, err := a.tlsConfig(); err != nil {
+		return err
 	}
+	hs := make([]epHealth, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func() { defer wg.Done(); hs[i] = a.checkHealth(t) }()
+	}
+	wg.Wait()
+	healthy := true
+	for _, h := range hs {
+		healthy = healthy && h.Health
+	}
+	switch a.g.writeOut {
+	case outJSON:
+		if err := a.printJSON(hs); err != nil {
+			return err
+		}
+	case outTable:
+		var rows [][]string
+		for _, h := range hs {
+			rows = append(rows, []string{h.Ep, fmt.Sprint(h.Health), h.Took, h.Error})
+		}
+		renderTable(a.stdout, []string{"endpoint", "health", "took", "error"}, rows)
+	default:
+		// etcdctl difference: etcdctl 3.4 prints these lines on
+		// stderr; shelfctl prints them on stdout, where the answer
+		// of a command belongs.
+		for _, h := range hs {
+			if h.Health {
+				fmt.Fprintf(a.stdout, "%s is healthy: successfully committed proposal: took = %v\n", h.Ep, h.Took)
+			} else {
+				fmt.Fprintf(a.stdout, "%s is unhealthy: failed to commit proposal: %v\n", h.Ep, h.Error)
+			}
+		}
+	}
+	if !healthy {
+		return errors.New("unhealthy cluster")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -44,11 +45,8 @@ func (f *getFlags) register(fs *pflag.FlagSet) {
 // op turns args and flags into the key and options of a range, with
 // etcdctl's checks and messages (getGetOp).
 func (f *getFlags) op(args []string) (string, []client.OpOption, error) {
-	if len(args) == 0 || len(args) > 2 {
-		return "", nil, badArgs("get command needs one argument as key and an optional argument as range_end")
-	}
-	if f.prefix && f.fromKey {
-		return "", nil, badArgs("`--prefix` and `--from-key` cannot be set at the same time, choose one")
+	if err := checkKeyArgs("get", args, f.prefix, f.fromKey); err != nil {
+		return "", nil, err
 	}
 	if f.printValueOnly && f.keysOnly {
 		return "", nil, badArgs("`--print-value-only` and `--keys-only` cannot be set at the same time, choose one")
@@ -64,12 +62,9 @@ func (f *getFlags) op(args []string) (string, []client.OpOption, error) {
 	default:
 		return "", nil, badFeature("unknown consistency flag %q", f.consistency)
 	}
-	key := args[0]
-	if len(args) > 1 {
-		if f.prefix || f.fromKey {
-			return "", nil, badArgs("too many arguments, only accept one argument when `--prefix` or `--from-key` is set")
-		}
-		opts = append(opts, client.WithRange(args[1]))
+	opts, err := rangeOpts(opts, args, f.prefix, f.fromKey)
+	if err != nil {
+		return "", nil, err
 	}
 	if f.limit < 0 {
 		return "", nil, badArgs("--limit %d: must not be negative", f.limit)
@@ -112,53 +107,75 @@ func (f *getFlags) op(args []string) (string, []client.OpOption, error) {
 		}
 		opts = append(opts, client.WithSort(target, order))
 	}
-	if f.prefix {
-		opts = append(opts, client.WithPrefix())
-	}
-	if f.fromKey {
-		opts = append(opts, client.WithFromKey())
-	}
 	if f.keysOnly {
 		opts = append(opts, client.WithKeysOnly())
 	}
 	if f.countOnly {
 		opts = append(opts, client.WithCountOnly())
 	}
-	return key, opts, nil
+	return args[0], opts, nil
 }
 
-func setupGet(fs *pflag.FlagSet) func(*app, []string) error {
+// checkKeyArgs checks the arguments of get and del (cmd): a key and an
+// optional range_end, and not both --prefix and --from-key.
+func checkKeyArgs(cmd string, args []string, prefix, fromKey bool) error {
+	if len(args) == 0 || len(args) > 2 {
+		return badArgs("%s command needs one argument as key and an optional argument as range_end", cmd)
+	}
+	if prefix && fromKey {
+		return badArgs("`--prefix` and `--from-key` cannot be set at the same time, choose one")
+	}
+	return nil
+}
+
+// rangeOpts adds to opts the range of get and del: range_end if given
+// (not with --prefix or --from-key), the prefix, or from the key.
+func rangeOpts(opts []client.OpOption, args []string, prefix, fromKey bool) ([]client.OpOption, error) {
+	if len(args) > 1 {
+		if prefix || fromKey {
+			return nil, badArgs("too many arguments, only accept one argument when `--prefix` or `--from-key` is set")
+		}
+		opts = append(opts, client.WithRange(args[1]))
+	}
+	if prefix {
+		opts = append(opts, client.WithPrefix())
+	}
+	if fromKey {
+		opts = append(opts, client.WithFromKey())
+	}
+	return opts, nil
+}
+
+func setupGet(fs *pflag.FlagSet) runner {
 	var f getFlags
 	f.register(fs)
-	return func(a *app, args []string) error {
-		key, opts, err := f.op(args)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Get(ctx, key, opts...)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jrange(resp))
-		}
+	return keyRun(f.op, (*client.Client).Get, jrange, func(a *app, resp *client.GetResponse) {
 		// etcdctl difference: etcdctl 3.5 allows --count-only only with
 		// -w fields; here simple output prints the count alone.
 		if f.countOnly {
 			fmt.Fprintln(a.stdout, resp.Count)
-			return nil
+			return
 		}
 		printGet(a.stdout, f.printValueOnly, resp)
-		return nil
+	})
+}
+
+// keyRun is the shape of get and del: op makes the key and options of the
+// arguments, then one request.
+func keyRun[R, J any](op func([]string) (string, []client.OpOption, error),
+	call func(c *client.Client, ctx context.Context, key string, opts ...client.OpOption) (R, error),
+	toJSON func(R) J, simple func(*app, R)) runner {
+	return func(a *app, args []string) error {
+		key, opts, err := op(args)
+		if err != nil {
+			return err
+		}
+		return request(a, func(ctx context.Context, c *client.Client) (R, error) {
+			return call(c, ctx, key, opts...)
+		}, toJSON, func(resp R) error {
+			simple(a, resp)
+			return nil
+		})
 	}
 }
 
@@ -230,32 +247,23 @@ func (f *putFlags) op(args []string, stdin io.Reader) (string, string, []client.
 	return key, value, opts, nil
 }
 
-func setupPut(fs *pflag.FlagSet) func(*app, []string) error {
+func setupPut(fs *pflag.FlagSet) runner {
 	var f putFlags
 	f.register(fs)
 	return func(a *app, args []string) error {
-		if a.g.writeOut == outTable {
-			return noTable()
+		if err := a.refuseTable(); err != nil {
+			return err
 		}
 		key, value, opts, err := f.op(args, a.stdin)
 		if err != nil {
 			return err
 		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Put(ctx, key, value, opts...)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jput(resp))
-		}
-		printPut(a.stdout, resp)
-		return nil
+		return request(a, func(ctx context.Context, c *client.Client) (*client.PutResponse, error) {
+			return c.Put(ctx, key, value, opts...)
+		}, jput, func(resp *client.PutResponse) error {
+			printPut(a.stdout, resp)
+			return nil
+		})
 	}
 }
 
@@ -280,24 +288,12 @@ func (f *delFlags) register(fs *pflag.FlagSet) {
 
 // op is etcdctl's getDelOp.
 func (f *delFlags) op(args []string) (string, []client.OpOption, error) {
-	if len(args) == 0 || len(args) > 2 {
-		return "", nil, badArgs("del command needs one argument as key and an optional argument as range_end")
+	if err := checkKeyArgs("del", args, f.prefix, f.fromKey); err != nil {
+		return "", nil, err
 	}
-	if f.prefix && f.fromKey {
-		return "", nil, badArgs("`--prefix` and `--from-key` cannot be set at the same time, choose one")
-	}
-	var opts []client.OpOption
-	if len(args) > 1 {
-		if f.prefix || f.fromKey {
-			return "", nil, badArgs("too many arguments, only accept one argument when `--prefix` or `--from-key` is set")
-		}
-		opts = append(opts, client.WithRange(args[1]))
-	}
-	if f.prefix {
-		opts = append(opts, client.WithPrefix())
-	}
-	if f.fromKey {
-		opts = append(opts, client.WithFromKey())
+	opts, err := rangeOpts(nil, args, f.prefix, f.fromKey)
+	if err != nil {
+		return "", nil, err
 	}
 	if f.prevKV {
 		opts = append(opts, client.WithPrevKV())
@@ -305,33 +301,10 @@ func (f *delFlags) op(args []string) (string, []client.OpOption, error) {
 	return args[0], opts, nil
 }
 
-func setupDel(fs *pflag.FlagSet) func(*app, []string) error {
+func setupDel(fs *pflag.FlagSet) runner {
 	var f delFlags
 	f.register(fs)
-	return func(a *app, args []string) error {
-		key, opts, err := f.op(args)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Delete(ctx, key, opts...)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jdel(resp))
-		}
-		printDel(a.stdout, resp)
-		return nil
-	}
+	return keyRun(f.op, (*client.Client).Delete, jdel, func(a *app, resp *client.DeleteResponse) { printDel(a.stdout, resp) })
 }
 
 // printDel is etcdctl's simple Del: the count, then the deleted pairs if asked.

@@ -71,127 +71,115 @@ type jLeaseRevoke struct {
 	Header *jHeader `json:"header,omitempty"`
 }
 
-// leaseRun is the common frame of the lease commands: argument count,
-// no table output, a client.
-func leaseRun(nargs int, msg string, body func(a *app, c *client.Client, args []string) error) func(*app, []string) error {
-	return func(a *app, args []string) error {
-		if len(args) != nargs {
-			return badArgs("%s", msg)
-		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		return body(a, c, args)
-	}
-}
-
-func setupLeaseGrant(fs *pflag.FlagSet) func(*app, []string) error {
-	return leaseRun(1, "lease grant command needs TTL argument", func(a *app, c *client.Client, args []string) error {
-		ttl, err := strconv.ParseInt(args[0], 10, 64)
-		if err != nil {
-			return badArgs("bad TTL (%v)", err)
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Grant(ctx, ttl)
-		if err != nil {
-			return fmt.Errorf("failed to grant lease (%s)", errText(err))
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jLeaseGrant{jHeader: hdrOrNil(resp.Header), ID: resp.ID, TTL: resp.TTL})
-		}
-		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds)\n", resp.ID, resp.TTL)
-		return nil
+func setupLeaseGrant(fs *pflag.FlagSet) runner {
+	return exactArgs(1, "lease grant command needs TTL argument", func(a *app, args []string) error {
+		return request(a, func(ctx context.Context, c *client.Client) (*client.LeaseGrantResponse, error) {
+			ttl, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return nil, badArgs("bad TTL (%v)", err)
+			}
+			resp, err := c.Grant(ctx, ttl)
+			if err != nil {
+				return nil, fmt.Errorf("failed to grant lease (%s)", errText(err))
+			}
+			return resp, nil
+		}, func(resp *client.LeaseGrantResponse) jLeaseGrant {
+			return jLeaseGrant{jHeader: hdrOrNil(resp.Header), ID: resp.ID, TTL: resp.TTL}
+		}, func(resp *client.LeaseGrantResponse) error {
+			fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds)\n", resp.ID, resp.TTL)
+			return nil
+		})
 	})
 }
 
-func setupLeaseRevoke(fs *pflag.FlagSet) func(*app, []string) error {
-	return leaseRun(1, "lease revoke command needs 1 argument", func(a *app, c *client.Client, args []string) error {
-		id, err := parseLeaseID(args[0])
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Revoke(ctx, id)
-		if err != nil {
-			return fmt.Errorf("failed to revoke lease (%s)", errText(err))
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jLeaseRevoke{Header: hdrOrNil(resp.Header)})
-		}
-		fmt.Fprintf(a.stdout, "lease %016x revoked\n", id)
-		return nil
+func setupLeaseRevoke(fs *pflag.FlagSet) runner {
+	return exactArgs(1, "lease revoke command needs 1 argument", func(a *app, args []string) error {
+		var id int64
+		return request(a, func(ctx context.Context, c *client.Client) (*client.LeaseRevokeResponse, error) {
+			var err error
+			if id, err = parseLeaseID(args[0]); err != nil {
+				return nil, err
+			}
+			resp, err := c.Revoke(ctx, id)
+			if err != nil {
+				return nil, fmt.Errorf("failed to revoke lease (%s)", errText(err))
+			}
+			return resp, nil
+		}, func(resp *client.LeaseRevokeResponse) jLeaseRevoke {
+			return jLeaseRevoke{Header: hdrOrNil(resp.Header)}
+		}, func(*client.LeaseRevokeResponse) error {
+			fmt.Fprintf(a.stdout, "lease %016x revoked\n", id)
+			return nil
+		})
 	})
 }
 
-func setupLeaseTimeToLive(fs *pflag.FlagSet) func(*app, []string) error {
+func setupLeaseTimeToLive(fs *pflag.FlagSet) runner {
 	var keys bool
 	fs.BoolVar(&keys, "keys", false, "Get keys attached to this lease")
-	return leaseRun(1, "lease timetolive command needs lease ID as argument", func(a *app, c *client.Client, args []string) error {
-		id, err := parseLeaseID(args[0])
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.TimeToLive(ctx, id, keys)
-		if err != nil {
-			return withCode(exitBadConnection, err)
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jLeaseTTL{jHeader: hdrOrNil(resp.Header), ID: resp.ID, TTL: resp.TTL,
-				GrantedTTL: resp.GrantedTTL, Keys: resp.Keys})
-		}
-		if resp.GrantedTTL == 0 && resp.TTL == -1 {
-			fmt.Fprintf(a.stdout, "lease %016x already expired\n", resp.ID)
-			return nil
-		}
-		txt := fmt.Sprintf("lease %016x granted with TTL(%ds), remaining(%ds)", resp.ID, resp.GrantedTTL, resp.TTL)
-		if keys {
-			ks := make([]string, len(resp.Keys))
-			for i, k := range resp.Keys {
-				ks[i] = string(k)
+	return exactArgs(1, "lease timetolive command needs lease ID as argument", func(a *app, args []string) error {
+		return request(a, func(ctx context.Context, c *client.Client) (*client.LeaseTimeToLiveResponse, error) {
+			id, err := parseLeaseID(args[0])
+			if err != nil {
+				return nil, err
 			}
-			txt += fmt.Sprintf(", attached keys(%v)", ks)
-		}
-		fmt.Fprintln(a.stdout, txt)
-		return nil
+			resp, err := c.TimeToLive(ctx, id, keys)
+			return resp, withCode(exitBadConnection, err)
+		}, func(resp *client.LeaseTimeToLiveResponse) jLeaseTTL {
+			return jLeaseTTL{jHeader: hdrOrNil(resp.Header), ID: resp.ID, TTL: resp.TTL,
+				GrantedTTL: resp.GrantedTTL, Keys: resp.Keys}
+		}, func(resp *client.LeaseTimeToLiveResponse) error {
+			if resp.GrantedTTL == 0 && resp.TTL == -1 {
+				fmt.Fprintf(a.stdout, "lease %016x already expired\n", resp.ID)
+				return nil
+			}
+			txt := fmt.Sprintf("lease %016x granted with TTL(%ds), remaining(%ds)", resp.ID, resp.GrantedTTL, resp.TTL)
+			if keys {
+				ks := make([]string, len(resp.Keys))
+				for i, k := range resp.Keys {
+					ks[i] = string(k)
+				}
+				txt += fmt.Sprintf(", attached keys(%v)", ks)
+			}
+			fmt.Fprintln(a.stdout, txt)
+			return nil
+		})
 	})
 }
 
-func setupLeaseList(fs *pflag.FlagSet) func(*app, []string) error {
-	return leaseRun(0, "lease list command does not accept argument", func(a *app, c *client.Client, args []string) error {
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Leases(ctx)
-		if err != nil {
-			return withCode(exitBadConnection, err)
-		}
-		if a.g.writeOut == outJSON {
+func setupLeaseList(fs *pflag.FlagSet) runner {
+	return exactArgs(0, "lease list command does not accept argument", func(a *app, _ []string) error {
+		return request(a, func(ctx context.Context, c *client.Client) (*client.LeaseLeasesResponse, error) {
+			resp, err := c.Leases(ctx)
+			return resp, withCode(exitBadConnection, err)
+		}, func(resp *client.LeaseLeasesResponse) jLeases {
 			// clientv3 makes the list with make(): [] when empty, never null.
 			out := jLeases{jHeader: hdrOrNil(resp.Header), Leases: []jLeaseStatus{}}
 			for _, l := range resp.Leases {
 				out.Leases = append(out.Leases, jLeaseStatus{ID: l.ID})
 			}
-			return a.printJSON(out)
-		}
-		fmt.Fprintf(a.stdout, "found %d leases\n", len(resp.Leases))
-		for _, l := range resp.Leases {
-			fmt.Fprintf(a.stdout, "%016x\n", l.ID)
-		}
-		return nil
+			return out
+		}, func(resp *client.LeaseLeasesResponse) error {
+			fmt.Fprintf(a.stdout, "found %d leases\n", len(resp.Leases))
+			for _, l := range resp.Leases {
+				fmt.Fprintf(a.stdout, "%016x\n", l.ID)
+			}
+			return nil
+		})
 	})
 }
 
-func setupLeaseKeepAlive(fs *pflag.FlagSet) func(*app, []string) error {
+func setupLeaseKeepAlive(fs *pflag.FlagSet) runner {
 	var once bool
 	fs.BoolVar(&once, "once", false, "Resets the keep-alive time to its original value and exits immediately")
-	return leaseRun(1, "lease keep-alive command needs lease ID as argument", func(a *app, c *client.Client, args []string) error {
+	return exactArgs(1, "lease keep-alive command needs lease ID as argument", func(a *app, args []string) error {
+		if err := a.refuseTable(); err != nil {
+			return err
+		}
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
 		id, err := parseLeaseID(args[0])
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
@@ -18,37 +19,30 @@ func maintCommands() []*command {
 	}
 }
 
-func setupCompaction(fs *pflag.FlagSet) func(*app, []string) error {
+func setupCompaction(fs *pflag.FlagSet) runner {
 	var physical bool
 	fs.BoolVar(&physical, "physical", false, "'true' to wait for compaction to physically remove all old revisions")
-	return func(a *app, args []string) error {
-		if len(args) != 1 {
-			return badArgs("compaction command needs 1 argument")
-		}
+	return exactArgs(1, "compaction command needs 1 argument", func(a *app, args []string) error {
 		rev, err := strconv.ParseInt(args[0], 10, 64)
 		if err != nil {
 			return err // exit 1, as etcdctl
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
 		}
 		var opts []client.CompactOption
 		if physical {
 			opts = append(opts, client.WithPhysical())
 		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		if _, err := c.Compact(ctx, rev, opts...); err != nil {
+		if _, err := send(a, func(ctx context.Context, c *client.Client) (*client.CompactResponse, error) {
+			return c.Compact(ctx, rev, opts...)
+		}); err != nil {
 			return err
 		}
 		// As etcdctl: this line whatever --write-out says.
 		fmt.Fprintf(a.stdout, "compacted revision %v\n", rev)
 		return nil
-	}
+	})
 }
 
-func setupVersion(fs *pflag.FlagSet) func(*app, []string) error {
+func setupVersion(fs *pflag.FlagSet) runner {
 	return func(a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "shelfctl version: %s\nAPI version: %s\n", version, apiVersion)
 		return nil

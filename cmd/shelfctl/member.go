@@ -17,10 +17,10 @@ func clusterCommands() []*command {
 	return []*command{
 		{name: "member list", short: "Lists all members in the cluster", setup: setupMemberList},
 		{name: "member add", args: "<memberName> --peer-urls=<urls>", short: "Adds a member into the cluster", setup: setupMemberAdd},
-		{name: "member remove", args: "<memberID>", short: "Removes a member from the cluster", setup: setupMemberRemove},
-		{name: "member promote", args: "<memberID>", short: "Promotes a non-voting member in the cluster", setup: setupMemberPromote},
-		{name: "endpoint status", short: "Prints out the status of endpoints specified in `--endpoints` flag", setup: setupEndpointStatus},
-		{name: "endpoint health", short: "Checks the healthiness of endpoints specified in `--endpoints` flag", setup: setupEndpointHealth},
+		{name: "member remove", args: "<memberID>", short: "Removes a member from the cluster", setup: memberIDSetup("removed from", (*client.Client).MemberRemove)},
+		{name: "member promote", args: "<memberID>", short: "Promotes a non-voting member in the cluster", setup: memberIDSetup("promoted in", (*client.Client).MemberPromote)},
+		{name: "endpoint status", short: "Prints out the status of endpoints specified in `--endpoints` flag", setup: targetsSetup("endpoint status", endpointStatus)},
+		{name: "endpoint health", short: "Checks the healthiness of endpoints specified in `--endpoints` flag", setup: targetsSetup("endpoint health", endpointHealth)},
 	}
 }
 
@@ -70,35 +70,17 @@ func memberRows(r *client.MemberResponse) ([]string, [][]string) {
 	return hdr, rows
 }
 
-func setupMemberList(fs *pflag.FlagSet) func(*app, []string) error {
-	return func(a *app, args []string) error {
-		if len(args) != 0 {
-			return badArgs("member list command does not accept argument")
-		}
-		c, err := a.client()
+func setupMemberList(fs *pflag.FlagSet) runner {
+	return exactArgs(0, "member list command does not accept argument", func(a *app, _ []string) error {
+		resp, err := send(a, func(ctx context.Context, c *client.Client) (*client.MemberResponse, error) {
+			return c.MemberList(ctx)
+		})
 		if err != nil {
 			return err
 		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.MemberList(ctx)
-		if err != nil {
-			return err
-		}
-		switch a.g.writeOut {
-		case outJSON:
-			return a.printJSON(jmembers(resp))
-		case outTable:
-			hdr, rows := memberRows(resp)
-			renderTable(a.stdout, hdr, rows)
-		default:
-			_, rows := memberRows(resp)
-			for _, r := range rows {
-				fmt.Fprintln(a.stdout, strings.Join(r, ", "))
-			}
-		}
-		return nil
-	}
+		hdr, rows := memberRows(resp)
+		return a.printRows(jmembers(resp), hdr, rows)
+	})
 }
 
 // parseMemberID parses a hexadecimal member ID argument as etcdctl does.
@@ -124,49 +106,32 @@ func splitPeerURLs(s string) ([]string, error) {
 	return urls, nil
 }
 
-func setupMemberAdd(fs *pflag.FlagSet) func(*app, []string) error {
+func setupMemberAdd(fs *pflag.FlagSet) runner {
 	var peerURLs string
 	var learner bool
 	fs.StringVar(&peerURLs, "peer-urls", "", "comma separated peer URLs for the new member.")
 	fs.BoolVar(&learner, "learner", false, "indicates if the new member is raft learner")
-	return func(a *app, args []string) error {
-		if len(args) != 1 {
-			return badArgs("member name not provided")
-		}
+	return exactArgs(1, "member name not provided", func(a *app, args []string) error {
 		name := args[0]
 		urls, err := splitPeerURLs(peerURLs)
 		if err != nil {
 			return err
 		}
-		if a.g.writeOut == outTable {
-			return noTable()
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		var resp *client.MemberResponse
-		if learner {
-			resp, err = c.MemberAddAsLearner(ctx, urls)
-		} else {
-			resp, err = c.MemberAdd(ctx, urls)
-		}
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jmembers(resp))
-		}
-		if resp.Member == nil {
-			return fmt.Errorf("member add: the answer names no new member")
-		}
-		// etcdctl 3.4's line, which does not say "as learner" (3.5's does).
-		fmt.Fprintf(a.stdout, "Member %16x added to cluster %16x\n", resp.Member.ID, resp.Header.ClusterID)
-		printJoinEnv(a.stdout, name, resp.Member.ID, urls, resp.Members)
-		return nil
-	}
+		return request(a, func(ctx context.Context, c *client.Client) (*client.MemberResponse, error) {
+			if learner {
+				return c.MemberAddAsLearner(ctx, urls)
+			}
+			return c.MemberAdd(ctx, urls)
+		}, jmembers, func(resp *client.MemberResponse) error {
+			if resp.Member == nil {
+				return fmt.Errorf("member add: the answer names no new member")
+			}
+			// etcdctl 3.4's line, which does not say "as learner" (3.5's does).
+			fmt.Fprintf(a.stdout, "Member %16x added to cluster %16x\n", resp.Member.ID, resp.Header.ClusterID)
+			printJoinEnv(a.stdout, name, resp.Member.ID, urls, resp.Members)
+			return nil
+		})
+	})
 }
 
 // printJoinEnv prints the environment the new member starts with, as
@@ -190,46 +155,33 @@ func printJoinEnv(w io.Writer, name string, newID uint64, peers []string, member
 	fmt.Fprintf(w, "SHELF_INITIAL_CLUSTER_STATE=\"existing\"\n")
 }
 
-// memberIDRun is the shape of remove and promote: one hex ID, one call,
-// "Member <id> <verb> cluster <cluster id>".
-func memberIDRun(verb string, call func(ctx context.Context, c *client.Client, id uint64) (*client.MemberResponse, error)) func(*app, []string) error {
-	return func(a *app, args []string) error {
-		if len(args) != 1 {
-			return badArgs("member ID is not provided")
-		}
+// memberIDCall is a call on one member, by ID.
+type memberIDCall = func(c *client.Client, ctx context.Context, id uint64) (*client.MemberResponse, error)
+
+// memberIDSetup is a command of memberIDRun's shape without flags.
+func memberIDSetup(verb string, call memberIDCall) func(*pflag.FlagSet) runner {
+	return func(*pflag.FlagSet) runner { return memberIDRun(verb, nil, call) }
+}
+
+// memberIDRun is the shape of member remove, promote and update: one hex
+// ID, then check (of the flags; nil for none), one call, "Member <id>
+// <verb> cluster <cluster id>".
+func memberIDRun(verb string, check func() error, call memberIDCall) runner {
+	return exactArgs(1, "member ID is not provided", func(a *app, args []string) error {
 		id, err := parseMemberID(args[0])
 		if err != nil {
 			return err
 		}
-		if a.g.writeOut == outTable {
-			return noTable()
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
 		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := call(ctx, c, id)
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jmembers(resp))
-		}
-		fmt.Fprintf(a.stdout, "Member %16x %s cluster %16x\n", id, verb, resp.Header.ClusterID)
-		return nil
-	}
-}
-
-func setupMemberRemove(fs *pflag.FlagSet) func(*app, []string) error {
-	return memberIDRun("removed from", func(ctx context.Context, c *client.Client, id uint64) (*client.MemberResponse, error) {
-		return c.MemberRemove(ctx, id)
-	})
-}
-
-func setupMemberPromote(fs *pflag.FlagSet) func(*app, []string) error {
-	return memberIDRun("promoted in", func(ctx context.Context, c *client.Client, id uint64) (*client.MemberResponse, error) {
-		return c.MemberPromote(ctx, id)
+		return request(a, func(ctx context.Context, c *client.Client) (*client.MemberResponse, error) {
+			return call(c, ctx, id)
+		}, jmembers, func(resp *client.MemberResponse) error {
+			fmt.Fprintf(a.stdout, "Member %16x %s cluster %16x\n", id, verb, resp.Header.ClusterID)
+			return nil
+		})
 	})
 }

@@ -108,9 +108,6 @@ func (a *app) printJSON(v any) error {
 	return err
 }
 
-// noTable is etcdctl's answer to -w table on a command without a table.
-func noTable() error { return badFeature("table not supported as output format") }
-
 // printKV is etcdctl's printKV: the key (unless valueOnly), then the value,
 // each on its own line, as raw bytes.
 func printKV(w io.Writer, valueOnly bool, kv *client.KeyValue) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,17 +16,14 @@ func txnCommands() []*command {
 	return []*command{{name: "txn", args: "", short: "Txn processes all the requests in one transaction (from stdin, --file, or -i prompts)", setup: setupTxn}}
 }
 
-func setupTxn(fs *pflag.FlagSet) func(*app, []string) error {
+func setupTxn(fs *pflag.FlagSet) runner {
 	var interactive bool
 	var file string
 	fs.BoolVarP(&interactive, "interactive", "i", false, "Input transaction in interactive mode")
 	fs.StringVar(&file, "file", "", "read the transaction from this file instead of stdin")
-	return func(a *app, args []string) error {
-		if len(args) != 0 {
-			return badArgs("txn command does not accept argument")
-		}
-		if a.g.writeOut == outTable {
-			return noTable()
+	return exactArgs(0, "txn command does not accept argument", func(a *app, _ []string) error {
+		if err := a.refuseTable(); err != nil {
+			return err
 		}
 		var in io.Reader = a.stdin
 		if file != "" {
@@ -43,22 +41,13 @@ func setupTxn(fs *pflag.FlagSet) func(*app, []string) error {
 		if err != nil {
 			return err
 		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := a.ctx()
-		defer cancel()
-		resp, err := c.Txn(ctx).If(spec.cmps...).Then(spec.then...).Else(spec.els...).Commit()
-		if err != nil {
-			return err
-		}
-		if a.g.writeOut == outJSON {
-			return a.printJSON(jtxn(resp))
-		}
-		printTxn(a.stdout, resp)
-		return nil
-	}
+		return request(a, func(ctx context.Context, c *client.Client) (*client.TxnResponse, error) {
+			return c.Txn(ctx).If(spec.cmps...).Then(spec.then...).Else(spec.els...).Commit()
+		}, jtxn, func(resp *client.TxnResponse) error {
+			printTxn(a.stdout, resp)
+			return nil
+		})
+	})
 }
 
 // promptReader prints etcdctl's -i prompts before each section: it hands

@@ -20,7 +20,7 @@ func watchCommands() []*command {
 	return []*command{{name: "watch", args: "<key> [range_end]", short: "Watches events stream on keys or prefixes (until Ctrl-C)", setup: setupWatch}}
 }
 
-func setupWatch(fs *pflag.FlagSet) func(*app, []string) error {
+func setupWatch(fs *pflag.FlagSet) runner {
 	var prefix, prevKV bool
 	var rev int64
 	fs.BoolVar(&prefix, "prefix", false, "Watch on a prefix if prefix is set")
@@ -36,8 +36,8 @@ func setupWatch(fs *pflag.FlagSet) func(*app, []string) error {
 		if rev < 0 {
 			return badArgs("--rev %d: must not be negative", rev)
 		}
-		if a.g.writeOut == outTable {
-			return noTable()
+		if err := a.refuseTable(); err != nil {
+			return err
 		}
 		var opts []client.OpOption
 		if len(args) == 2 {
