@@ -104,6 +104,31 @@ func (s *Store) validateTxn(r *TxnRequest) error {
 	return err
 }
 
+// CheckTxnOps checks r against a limit of maxOps compares, success ops and
+// failure ops (etcd's --max-txn-ops), with etcd's budget rule: a nested txn
+// may use what its parent left. A member checks it before proposing, so
+// the limit is a property of the member that took the request and never
+// of the apply step every member must agree on.
+func CheckTxnOps(r *TxnRequest, maxOps int) error {
+	if r == nil {
+		return nil
+	}
+	opc := max(len(r.Compare), len(r.Success), len(r.Failure))
+	if opc > maxOps {
+		return fmt.Errorf("%w: %d > %d", ErrTooManyOps, opc, maxOps)
+	}
+	for _, ops := range [][]*RequestOp{r.Success, r.Failure} {
+		for _, op := range ops {
+			if op != nil && op.RequestTxn != nil {
+				if err := CheckTxnOps(op.RequestTxn, maxOps-opc); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // validateTxnShape checks r at nesting depth with maxOps left in the op
 // budget; duplicates are checked separately (checkIntervals).
 func (s *Store) validateTxnShape(r *TxnRequest, maxOps, depth int) error {

@@ -48,6 +48,9 @@ type Config struct {
 
 	// MaxRequestBytes caps a client request (default 1.5 MiB).
 	MaxRequestBytes int
+	// MaxTxnOps caps the compares, success ops and failure ops of a txn
+	// (etcd's --max-txn-ops; default 128).
+	MaxTxnOps int
 	// QuotaBackendBytes raises the NOSPACE alarm when the keyspace grows
 	// past it (default 2 GiB; etcd's default).
 	QuotaBackendBytes int64
@@ -87,6 +90,7 @@ const (
 	DefaultSnapshotCount          = 10_000
 	DefaultSnapshotCatchUpEntries = 5_000
 	DefaultMaxRequestBytes        = 1536 * 1024
+	DefaultMaxTxnOps              = 128
 	DefaultQuotaBackendBytes      = 2 << 30
 	DefaultCorruptCheckTime       = time.Minute
 	// DefaultWatchProgressNotifyInterval is etcd's default.
@@ -110,6 +114,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.MaxTxnOps == 0 {
+		c.MaxTxnOps = DefaultMaxTxnOps
 	}
 	if c.QuotaBackendBytes == 0 {
 		c.QuotaBackendBytes = DefaultQuotaBackendBytes
@@ -145,6 +152,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("--initial-cluster-state %q: want new or existing", c.InitialClusterState)
 	case c.MaxRequestBytes < 0:
 		return c, fmt.Errorf("--max-request-bytes %d is negative", c.MaxRequestBytes)
+	case c.MaxTxnOps < 0 || c.MaxTxnOps > maxTxnOpsCeiling:
+		return c, fmt.Errorf("--max-txn-ops %d is outside [1, %d]", c.MaxTxnOps, maxTxnOpsCeiling)
 	case c.CorruptCheckTime < 0:
 		return c, fmt.Errorf("--experimental-corrupt-check-time %v is negative", c.CorruptCheckTime)
 	case c.WatchProgressNotifyInterval < 0:

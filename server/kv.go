@@ -64,6 +64,9 @@ func (s *Server) DeleteRange(ctx context.Context, r *mvcc.DeleteRangeRequest) (*
 // Txn runs a transaction: a read-only one like a linearizable read, any
 // other through raft.
 func (s *Server) Txn(ctx context.Context, r *mvcc.TxnRequest) (*mvcc.TxnResponse, error) {
+	if err := mvcc.CheckTxnOps(r, s.cfg.MaxTxnOps); err != nil {
+		return nil, err
+	}
 	if r != nil && txnReadOnly(r) {
 		if err := s.linearizableWait(ctx); err != nil {
 			return nil, err

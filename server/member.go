@@ -300,8 +300,14 @@ func (s *Server) loadNewestSnapshot() (*mvcc.Store, snapshot.Meta, error) {
 	return st, meta, nil
 }
 
+// maxTxnOpsCeiling is the txn op limit of the apply step. It is the same on
+// every member whatever their --max-txn-ops (which each member checks
+// before proposing), so members configured differently never apply the
+// same entry differently.
+const maxTxnOpsCeiling = 1 << 20
+
 func (s *Server) mvccConfig() mvcc.Config {
-	return mvcc.Config{Clock: wallClock{}, Logger: s.log}
+	return mvcc.Config{Clock: wallClock{}, Logger: s.log, MaxTxnOps: maxTxnOpsCeiling}
 }
 
 // ID returns this member's ID; ClusterID the cluster's.

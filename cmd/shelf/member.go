@@ -25,6 +25,7 @@ type memberFlags struct {
 	heartbeatMS, electionMS                    uint
 	snapshotCount, catchUpEntries              uint64
 	maxRequestBytes                            uint
+	maxTxnOps                                  uint
 	quotaBackendBytes                          int64
 	corruptCheckTime                           time.Duration
 	diskProfile, logLevel                      string
@@ -49,6 +50,7 @@ func memberFlagSet(f *memberFlags) *pflag.FlagSet {
 	fs.Uint64Var(&f.snapshotCount, "snapshot-count", server.DefaultSnapshotCount, "number of committed entries that trigger a snapshot")
 	fs.Uint64Var(&f.catchUpEntries, "snapshot-catchup-entries", server.DefaultSnapshotCatchUpEntries, "number of entries kept in the WAL before a snapshot, for slow followers")
 	fs.UintVar(&f.maxRequestBytes, "max-request-bytes", server.DefaultMaxRequestBytes, "maximum client request size in bytes the server will accept")
+	fs.UintVar(&f.maxTxnOps, "max-txn-ops", server.DefaultMaxTxnOps, "maximum number of operations permitted in a transaction")
 	fs.Int64Var(&f.quotaBackendBytes, "quota-backend-bytes", 0, "raise the NOSPACE alarm when the keyspace exceeds this size (0 = default 2 GiB)")
 	fs.DurationVar(&f.corruptCheckTime, "experimental-corrupt-check-time", server.DefaultCorruptCheckTime, "how often the leader compares every member's keyspace hash (a mismatch raises the CORRUPT alarm)")
 	fs.StringVar(&f.diskProfile, "disk-profile", "real", "emulated fsync latency: real, nvme, ssd, hdd or network")
@@ -94,6 +96,9 @@ func memberConfig(args []string) (server.Config, error) {
 	if f.maxRequestBytes == 0 {
 		return server.Config{}, errors.New("--max-request-bytes must be positive")
 	}
+	if f.maxTxnOps == 0 {
+		return server.Config{}, errors.New("--max-txn-ops must be positive")
+	}
 	cfg := server.Config{
 		Name:                   f.name,
 		DataDir:                f.dataDir,
@@ -109,6 +114,7 @@ func memberConfig(args []string) (server.Config, error) {
 		SnapshotCount:          f.snapshotCount,
 		SnapshotCatchUpEntries: f.catchUpEntries,
 		MaxRequestBytes:        int(f.maxRequestBytes),
+		MaxTxnOps:              int(min(f.maxTxnOps, 1<<30)),
 		QuotaBackendBytes:      f.quotaBackendBytes,
 		CorruptCheckTime:       f.corruptCheckTime,
 		DiskProfile:            profile,

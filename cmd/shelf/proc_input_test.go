@@ -67,6 +67,8 @@ func TestMemberBadFlags(t *testing.T) {
 		{[]string{"--heartbeat-interval", "soon"}, `invalid argument "soon" for "--heartbeat-interval"`},
 		{[]string{"--no-such-flag"}, "unknown flag: --no-such-flag"},
 		{[]string{"--experimental-corrupt-check-time", "-1s"}, "--experimental-corrupt-check-time -1s is negative"},
+		{[]string{"--max-txn-ops", "0"}, "--max-txn-ops must be positive"},
+		{[]string{"--max-txn-ops", "-3"}, `invalid argument "-3" for "--max-txn-ops"`},
 	} {
 		out, err := exec.Command(shelfBin, append([]string{"member", "--data-dir", t.TempDir()}, tc.args...)...).CombinedOutput()
 		// The error line itself must name the fault (the usage text that
