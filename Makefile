@@ -62,8 +62,8 @@ difftest: ## RUNS fresh-seed runs of the 10,000-op differential test against etc
 	  $(GO) test -count=1 -timeout 30m -run '^TestDifferential$$' ./internal/difftest/ -difftest.seed=0 -difftest.ops=$(or $(OPS),10000) -v | grep -E '^(---|ok|FAIL)|difftest: seed|differ'; \
 	done
 
-run: ## a local 3-member cluster on loopback (data in ./data, kept across runs); Ctrl-C stops it
-	@mkdir -p bin && $(GO) build -o bin/shelf ./cmd/shelf
+run: ## a local 3-member cluster on loopback (data in ./data, kept across runs; bin/shelfctl built too); Ctrl-C stops it
+	@mkdir -p bin && $(GO) build -o bin/ ./cmd/shelf ./cmd/shelfctl
 	./bin/shelf up $(ARGS)
 
 deps: ## install what the tests need (nothing by hand on a fresh machine)

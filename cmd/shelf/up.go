@@ -119,10 +119,12 @@ shelf: %d-member cluster is healthy.
 Try:
   curl -s -X POST %s/v3/kv/put -d '{"key":"Zm9v","value":"YmFy"}'
   curl -s -X POST %s/v3/kv/range -d '{"key":"Zm9v"}'
+  curl -sN -X POST %s/v3/watch -d '{"create_request":{"key":"Zm9v","start_revision":"1"}}'
   curl -s %s/metrics | grep etcd_server_has_leader
+  shelfctl --endpoints=%s endpoint status -w table   (make build puts shelfctl in bin/)
 
 Ctrl-C stops the cluster.
-`, len(members), strings.Join(eps, ","), *dataDir, *dataDir, ep, ep, ep)
+`, len(members), strings.Join(eps, ","), *dataDir, *dataDir, ep, ep, ep, ep, strings.Join(eps, ","))
 
 	for {
 		select {
