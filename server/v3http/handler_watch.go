@@ -83,7 +83,12 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 		defer cancel()
 		bs, serr := h.cfg.Backend.Watch(ctx)
 		if serr != nil {
-			h.writeError(w, r, StatusOf(serr))
+			// As grpc-gateway does when a stream fails before its first
+			// message: the code's HTTP status and the error line.
+			st := StatusOf(serr)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(st.Code.HTTPStatus())
+			h.writeChunk(w, http.NewResponseController(w), streamError(st))
 			return
 		}
 		defer bs.Close()
@@ -172,6 +177,9 @@ type watchSession struct {
 		// responses are dropped up to and including their Canceled.
 		dropping map[int64]bool
 		ended    bool // pump saw the stream end
+		// endErr is why the WatchStream ended when the member ended it
+		// (ErrNoLeader): written as the stream's last line.
+		endErr error
 	}
 }
 
@@ -205,6 +213,11 @@ func (s *watchSession) pump(ctx context.Context) {
 	for {
 		r, err := s.bs.Recv(ctx)
 		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, mvcc.ErrClosed) {
+				s.mu.Lock()
+				s.mu.endErr = err
+				s.mu.Unlock()
+			}
 			return
 		}
 		cancelID, big := s.admit(&r)
@@ -433,11 +446,21 @@ func (s *watchSession) write(ctx context.Context, w http.ResponseWriter) {
 	started := false
 	for {
 		s.mu.Lock()
-		lines, ended := s.mu.lines, s.mu.ended
+		lines, ended, endErr := s.mu.lines, s.mu.ended, s.mu.endErr
 		s.mu.lines = nil
 		s.mu.Unlock()
 		if len(lines) == 0 {
 			if ended {
+				if endErr != nil {
+					// Everything queued was sent: end with the error
+					// line, as the gateway does when a stream fails.
+					st := StatusOf(endErr)
+					if !started {
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(st.Code.HTTPStatus())
+					}
+					s.h.writeChunk(w, rc, streamError(st))
+				}
 				return
 			}
 			select {
@@ -474,4 +497,15 @@ func (s *watchSession) write(ctx context.Context, w http.ResponseWriter) {
 		s.mu.Unlock()
 		signal(s.space)
 	}
+}
+
+// streamError is the gateway's error line for st, as etcd's grpc-gateway
+// ends a stream that fails: {"error":{"grpc_code":14,"http_code":503,
+// "message":"etcdserver: no leader","http_status":"Service Unavailable"}}.
+func streamError(st Status) jsonStreamError {
+	var e jsonStreamError
+	e.Error.GrpcCode, e.Error.Message = st.Code, st.Message
+	e.Error.HTTPCode = st.Code.HTTPStatus()
+	e.Error.HTTPStatus = http.StatusText(e.Error.HTTPCode)
+	return e
 }
