@@ -119,6 +119,11 @@ const watchBufferFullReason = "shelf: watch buffer full"
 // progress notifications: every event up to their revision was
 // delivered). None of these failures reaches the caller: the watch goes
 // on trying the endpoints until ctx ends.
+//
+// etcd 3.4's gateway answers only once the request body is complete: on
+// such a member the watch ends its body when no answer came within
+// min(WatchKeepalive, AttemptTimeout), and has no keepalive afterwards
+// (watch_attempt.go).
 func (c *Client) Watch(ctx context.Context, key string, opts ...OpOption) WatchChan {
 	out := make(chan WatchResponse, 16)
 	op := newOp(opWatch, key, nil, opts)
@@ -135,6 +140,9 @@ type watchState struct {
 	// Invariant: every event below next was delivered, none at or above.
 	next    int64
 	created bool // the caller got a Created
+	// halfDuplex holds the endpoints found to answer only once the
+	// request body is complete (etcd 3.4's gateway; watch_attempt.go).
+	halfDuplex map[string]bool
 }
 
 // watchLoop runs attempts on one endpoint after the other until the watch

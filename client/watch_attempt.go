@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,14 @@ var progressRequestLine = []byte(`{"progress_request":{}}` + "\n")
 // keepalive's progress requests (see watchKeepalive). The pipe is closed
 // when the attempt's context ends, which also releases a transport still
 // waiting to read the body.
+//
+// etcd 3.4's gateway answers only once the request body is complete (its
+// net/http drains the body before the first response byte). So when no
+// answer comes within min(WatchKeepalive, AttemptTimeout), the body is
+// ended after the create request; a member that answers then with the
+// gateway's Grpc-Metadata-* headers is remembered in st, and later
+// attempts on it end the body at once. Such a half-duplex stream has no
+// keepalive: a gateway that stalls after answering is not detected.
 func (c *Client) watchAttempt(ctx context.Context, ep string, st *watchState) (progressed, final bool, err error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -42,7 +51,7 @@ func (c *Client) watchAttempt(ctx context.Context, ep string, st *watchState) (p
 		return false, true, fmt.Errorf("%w: building watch request for %s: %v", ErrInvalidOp, ep, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	ka := c.watchKeepalive(actx, cancel, pw, append(create, '\n'))
+	ka := c.watchKeepalive(actx, cancel, pw, append(create, '\n'), st.halfDuplex[ep])
 	// failed names the cause when the keepalive cut the attempt.
 	failed := func(err error) error {
 		if cause := context.Cause(actx); errors.Is(cause, errWatchStalled) {
@@ -50,13 +59,22 @@ func (c *Client) watchAttempt(ctx context.Context, ep string, st *watchState) (p
 		}
 		return &transportError{endpoint: ep, err: err}
 	}
-	ka.waiting(true)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return false, false, failed(err)
 	}
 	defer resp.Body.Close()
+	if ka.bodyEnded() && resp.Header.Get("Grpc-Metadata-Content-Type") != "" {
+		if st.halfDuplex == nil {
+			st.halfDuplex = make(map[string]bool)
+		}
+		st.halfDuplex[ep] = true
+	}
+	if st.halfDuplex[ep] {
+		ka.set(kaOff)
+	}
 	if resp.StatusCode != http.StatusOK {
+		ka.set(kaWaiting)
 		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 		if rerr != nil {
 			return false, false, failed(fmt.Errorf("reading response: %w", rerr))
@@ -67,10 +85,10 @@ func (c *Client) watchAttempt(ctx context.Context, ep string, st *watchState) (p
 	}
 	dec := json.NewDecoder(bufio.NewReader(resp.Body))
 	for {
-		ka.waiting(true)
+		ka.set(kaWaiting)
 		var chunk wireWatchChunk
 		err := dec.Decode(&chunk)
-		ka.waiting(false)
+		ka.set(kaBusy)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF // the member ended the stream (stopping)
@@ -103,32 +121,67 @@ func (c *Client) watchAttempt(ctx context.Context, ep string, st *watchState) (p
 	}
 }
 
+// kaState is what a watch attempt tells its watchdog.
+type kaState int
+
+const (
+	// kaWaiting: waiting for the member (the next line).
+	kaWaiting kaState = iota
+	// kaBusy: busy on the client's side (handing a response to the
+	// caller, who may be slow); this time does not count.
+	kaBusy
+	// kaOff: no keepalive on this stream (half-duplex: the body is
+	// ended, no progress request can be sent).
+	kaOff
+)
+
 // keepalive is the watchdog of one watch attempt; see watchKeepalive.
 type keepalive struct {
-	state chan bool
+	state chan kaState
 	done  <-chan struct{}
+	ended atomic.Bool // the request body was ended
+	off   atomic.Bool // kaOff was set (only the attempt's goroutine sets)
 }
 
-// waiting tells the watchdog whether the attempt is waiting for the
-// member (true: the answer's headers or the next line) or busy on its
-// own side (false: handing a response to the caller, who may be slow).
-// Only time spent waiting counts.
-func (k *keepalive) waiting(w bool) {
+// set reports the attempt's state to the watchdog. The first call ends
+// the wait for the answer's headers.
+func (k *keepalive) set(s kaState) {
+	if k.off.Load() {
+		return // the watchdog is gone
+	}
+	if s == kaOff {
+		k.off.Store(true)
+	}
 	select {
-	case k.state <- w:
+	case k.state <- s:
 	case <-k.done:
 	}
 }
 
+// bodyEnded reports whether the request body was ended (half-duplex).
+func (k *keepalive) bodyEnded() bool { return k.ended.Load() }
+
 // watchKeepalive starts the attempt's writer and watchdog, which run
-// until ctx ends. The writer sends create, then each progress request
-// the watchdog asks for. The watchdog, once the attempt has waited
-// WatchKeepalive for the member, asks for a progress request; if the
-// attempt is still waiting AttemptTimeout later, it cancels ctx with
-// errWatchStalled. Any line (or the answer's headers) starts over.
-func (c *Client) watchKeepalive(ctx context.Context, stall context.CancelCauseFunc, pw *io.PipeWriter, create []byte) *keepalive {
-	k := &keepalive{state: make(chan bool), done: ctx.Done()}
+// until ctx ends.
+//
+// The writer sends create, then each progress request the watchdog asks
+// for, until the watchdog asks it to end the body (at once when
+// halfDuplex).
+//
+// The watchdog first waits for the answer's headers: after
+// min(WatchKeepalive, AttemptTimeout) without them it has the body ended
+// (for etcd 3.4's gateway, see watchAttempt), and after AttemptTimeout
+// more it cancels ctx with errWatchStalled. Then, each time the attempt
+// has waited WatchKeepalive for a line, it asks for a progress request;
+// if the attempt is still waiting AttemptTimeout later, it cancels ctx
+// with errWatchStalled. Any line starts over; kaOff stops it.
+func (c *Client) watchKeepalive(ctx context.Context, stall context.CancelCauseFunc, pw *io.PipeWriter, create []byte, halfDuplex bool) *keepalive {
+	k := &keepalive{state: make(chan kaState), done: ctx.Done()}
 	send := make(chan struct{}, 1)
+	end := make(chan struct{}, 1)
+	if halfDuplex {
+		end <- struct{}{}
+	}
 	go func() {
 		// Writes fail once the pipe is closed (ctx ended); the
 		// transport reads the body while it waits for the answer.
@@ -141,24 +194,58 @@ func (c *Client) watchKeepalive(ctx context.Context, stall context.CancelCauseFu
 				if _, err := pw.Write(progressRequestLine); err != nil {
 					return
 				}
+			case <-end:
+				k.ended.Store(true)
+				pw.Close()
+				return
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	go func() {
-		t := time.NewTimer(c.cfg.WatchKeepalive)
-		t.Stop()
+		// Waiting for the headers.
+		first := min(c.cfg.WatchKeepalive, c.cfg.AttemptTimeout)
+		if halfDuplex {
+			first = c.cfg.AttemptTimeout
+		}
+		t := time.NewTimer(first)
 		defer t.Stop()
+		ending := halfDuplex // the body is being ended
+	headers:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-k.state:
+				if s == kaOff {
+					return
+				}
+				break headers
+			case <-t.C:
+				if ending {
+					stall(errWatchStalled)
+					return
+				}
+				ending = true
+				end <- struct{}{}
+				t.Reset(c.cfg.AttemptTimeout)
+			}
+		}
+		// Streaming: the attempt is waiting for its first line.
+		t.Reset(c.cfg.WatchKeepalive)
 		asked := false // a progress request is out, unanswered
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case w := <-k.state:
+			case s := <-k.state:
 				asked = false
 				t.Stop()
-				if w {
+				switch s {
+				case kaOff:
+					return
+				case kaWaiting:
 					t.Reset(c.cfg.WatchKeepalive)
 				}
 			case <-t.C:

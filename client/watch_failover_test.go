@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 // noLeaderLine is etcd 3.4's gateway line for a stream that failed with
@@ -28,6 +30,7 @@ type fakeWatchMember struct {
 	srv      *httptest.Server
 	streams  atomic.Int32 // watch streams opened
 	progress atomic.Int32 // progress requests received
+	ended    atomic.Int32 // request bodies that ended (the client half-closed)
 	release  chan struct{}
 }
 
@@ -83,7 +86,10 @@ func newFakeWatchMember(t *testing.T, opts fakeOpts, serve fakeServe) *fakeWatch
 				var req struct {
 					ProgressRequest *json.RawMessage `json:"progress_request"`
 				}
-				if dec.Decode(&req) != nil {
+				if err := dec.Decode(&req); err != nil {
+					if errors.Is(err, io.EOF) {
+						f.ended.Add(1)
+					}
 					return
 				}
 				if req.ProgressRequest != nil {
@@ -158,7 +164,10 @@ func TestWatchResumesPastStalledMember(t *testing.T) {
 		name  string
 		lines []string
 	}{
+		// Found by the keepalive's progress request going unanswered.
 		{"after created and an event", []string{createdLine, firstEventLine}},
+		// The client ends the body (a gateway answers only then), and
+		// gives up AttemptTimeout later.
 		{"before answering", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,8 +178,11 @@ func TestWatchResumesPastStalledMember(t *testing.T) {
 				<-release // stalled until the test ends
 			})
 			failoverWatch(t, fake)
-			if fake.progress.Load() == 0 {
+			switch {
+			case tc.lines != nil && fake.progress.Load() == 0:
 				t.Fatal("the stalled member got no progress request before it was abandoned")
+			case tc.lines == nil && fake.ended.Load() == 0:
+				t.Fatal("the member that never answered did not see the request body end before it was abandoned")
 			}
 		})
 	}
@@ -258,6 +270,44 @@ func TestWatchKeepaliveProgressHidden(t *testing.T) {
 				t.Fatalf("%d streams opened: a member answering its progress requests was abandoned", n)
 			}
 		})
+	}
+}
+
+// TestWatchOnEtcdGateway: etcd 3.4's gateway answers a watch only once
+// the request body is complete; client.Watch ends the body when no answer
+// comes, and then catches up and goes live on real etcd.
+func TestWatchOnEtcdGateway(t *testing.T) {
+	e := etcdtest.Start(t)
+	c := newClient(t, []string{e.ClientURL}, func(cfg *Config) {
+		cfg.WatchKeepalive = 300 * time.Millisecond
+		cfg.AttemptTimeout = 500 * time.Millisecond
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := c.Put(ctx, "a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	ch := c.Watch(ctx, "a", WithRev(1))
+	if r := waitCreated(t, ch); r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	next := func() WatchResponse {
+		select {
+		case r := <-ch:
+			return r
+		case <-ctx.Done():
+			t.Fatal("no event from etcd within 15 s")
+		}
+		return WatchResponse{}
+	}
+	if r := next(); len(r.Events) != 1 || string(r.Events[0].Kv.Value) != "1" || r.Events[0].Kv.ModRevision != 2 {
+		t.Fatalf("catch-up: %+v, want a=1 at revision 2", r)
+	}
+	if _, err := c.Put(ctx, "a", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if r := next(); len(r.Events) != 1 || string(r.Events[0].Kv.Value) != "2" || r.Events[0].Kv.ModRevision != 3 {
+		t.Fatalf("live: %+v, want a=2 at revision 3", r)
 	}
 }
 
