@@ -13,8 +13,9 @@ import (
 )
 
 // errWatchStalled is the cause of an attempt cut by the keepalive: the
-// member sent nothing, not even the answer to a progress request.
-var errWatchStalled = errors.New("member stalled: no answer to a watch progress request")
+// member sent nothing in time, no answer to the watch or no answer to a
+// progress request.
+var errWatchStalled = errors.New("member stalled: nothing received within the watch keepalive")
 
 // progressRequestLine is etcd's WatchRequest asking for a progress
 // response on every watcher of the stream.

@@ -29,7 +29,9 @@ import (
 //     streams"); it also spares the streams of a member that restarted
 //     and is still catching up with a leader that has not reached it.
 //
-// Both stop as soon as a leader is known again.
+// Both stop as soon as a leader is known again (newMemberWatch clears the
+// guard itself when it sees a leader, so the polling never refuses a
+// watch in the heartbeat after an election).
 
 // watchNoLeaderEnd is how many election timeouts without a leader end
 // the member's watch streams (etcd's maxNoLeaderCnt).

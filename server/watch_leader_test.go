@@ -49,11 +49,8 @@ func TestWatchEndsWithoutLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	resp := openWatch(t, ctx, url, `{"create_request":{"key":"aw==","start_revision":"1"}}`)
+	resp := openServedWatch(t, ctx, url, `{"create_request":{"key":"aw==","start_revision":"1"}}`)
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("watch: HTTP %d", resp.StatusCode)
-	}
 	lines := bufio.NewScanner(resp.Body)
 	var got []string
 	next := func() string {
@@ -110,21 +107,27 @@ func TestWatchEndsWithoutLeader(t *testing.T) {
 		}
 	}
 	c.waitLeader()
-	// The guard sees the leader within a heartbeat of the member
-	// learning it: poll until a watch is served.
+	again := openServedWatch(t, ctx, url, `{"create_request":{"key":"aw=="}}`)
+	defer again.Body.Close()
+	sc := bufio.NewScanner(again.Body)
+	if !sc.Scan() || !strings.Contains(sc.Text(), `"created":true`) {
+		t.Fatalf("watch after the leader came back: %q %v", sc.Text(), sc.Err())
+	}
+}
+
+// openServedWatch opens a watch on url once the member serves watches:
+// it learns of a new leader within a heartbeat of raft (and refuses
+// watches with HTTP 503 until then), so poll until ctx ends.
+func openServedWatch(t *testing.T, ctx context.Context, url, create string) *http.Response {
+	t.Helper()
 	for {
-		again := openWatch(t, ctx, url, `{"create_request":{"key":"aw=="}}`)
-		if again.StatusCode == http.StatusOK {
-			sc := bufio.NewScanner(again.Body)
-			if !sc.Scan() || !strings.Contains(sc.Text(), `"created":true`) {
-				t.Fatalf("watch after the leader came back: %q %v", sc.Text(), sc.Err())
-			}
-			again.Body.Close()
-			return
+		resp := openWatch(t, ctx, url, create)
+		if resp.StatusCode == http.StatusOK {
+			return resp
 		}
-		again.Body.Close()
+		resp.Body.Close()
 		if ctx.Err() != nil {
-			t.Fatalf("no watch served after the leader came back: HTTP %d", again.StatusCode)
+			t.Fatalf("no watch served on %s: HTTP %d", url, resp.StatusCode)
 		}
 		time.Sleep(10 * time.Millisecond) // poll interval
 	}

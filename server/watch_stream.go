@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/shelf-kv/shelf/mvcc"
+	"github.com/shelf-kv/shelf/raft/raftpb"
 	"github.com/shelf-kv/shelf/server/v3http"
 )
 
@@ -84,6 +85,11 @@ func (s *Server) newMemberWatch() (*memberWatch, error) {
 	case <-s.stopc:
 		return nil, ErrStopped
 	default:
+	}
+	if s.Leader() != raftpb.None {
+		// The guard is polled every heartbeat: do not refuse a watch in
+		// the heartbeat after a leader became known.
+		s.watchGuard.set(0, s.cfg.ElectionTimeout)
 	}
 	lost, leaderless := s.watchGuard.current()
 	if leaderless {

@@ -99,6 +99,7 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 		s := newWatchSession(h, bs)
 		s.peak = peak
 		var wg sync.WaitGroup
+		var bodyRead atomic.Bool // the body was read to its end
 		wg.Add(2)
 		go func() { defer wg.Done(); s.pump(ctx) }()
 		go func() {
@@ -109,15 +110,22 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 			// Read the body to its end, discarding it: net/http notices a
 			// client going away (and cancels ctx) only once the body is
 			// consumed.
-			_, _ = io.Copy(io.Discard, r.Body)
+			if _, err := io.Copy(io.Discard, r.Body); err == nil {
+				bodyRead.Store(true)
+			}
 		}()
 		s.write(ctx, w)
 		cancel()
 		bs.Close()
 		// A client may keep its request body open and idle: make the
 		// pending read fail now rather than when the server closes the
-		// connection.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		// connection. Not when the body has ended (a stream the member
+		// ended, with "no leader" say): net/http then reads the
+		// connection in the background, and a deadline error there would
+		// cancel the next request on the connection.
+		if !bodyRead.Load() {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
 		wg.Wait()
 	})
 }
