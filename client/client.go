@@ -20,6 +20,7 @@ const (
 	DefaultAttemptTimeout = 2 * time.Second
 	DefaultBackoffBase    = 25 * time.Millisecond
 	DefaultBackoffMax     = 500 * time.Millisecond
+	DefaultWatchKeepalive = 5 * time.Second
 )
 
 // Config configures a Client. Only Endpoints is required.
@@ -39,6 +40,11 @@ type Config struct {
 	// Writes are never cut by it (a cut write cannot be retried; see
 	// doc.go). Default 2s.
 	AttemptTimeout time.Duration
+	// WatchKeepalive is how long a watch waits for a line from its
+	// member before it sends a progress request; with no answer within
+	// AttemptTimeout after that, the watch resumes on another member
+	// (see Watch). Default 5s.
+	WatchKeepalive time.Duration
 	// TLS is used for https endpoints; nil means Go's defaults.
 	TLS *tls.Config
 	// Logger receives a debug line per failed attempt; nil discards.
@@ -81,7 +87,7 @@ func New(cfg Config) (*Client, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"DialTimeout", cfg.DialTimeout}, {"RequestTimeout", cfg.RequestTimeout}, {"AttemptTimeout", cfg.AttemptTimeout}} {
+	}{{"DialTimeout", cfg.DialTimeout}, {"RequestTimeout", cfg.RequestTimeout}, {"AttemptTimeout", cfg.AttemptTimeout}, {"WatchKeepalive", cfg.WatchKeepalive}} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("%w: %s is negative (%v)", ErrInvalidConfig, d.name, d.v)
 		}
@@ -94,6 +100,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.AttemptTimeout == 0 {
 		cfg.AttemptTimeout = DefaultAttemptTimeout
+	}
+	if cfg.WatchKeepalive == 0 {
+		cfg.WatchKeepalive = DefaultWatchKeepalive
 	}
 	log := cfg.Logger
 	if log == nil {

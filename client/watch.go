@@ -1,13 +1,8 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -111,8 +106,24 @@ const watchBufferFullReason = "shelf: watch buffer full"
 // it then) or the watch ends: the last response then has Canceled set and
 // Err() says why (ErrCompacted with CompactRevision set when the next
 // revision was compacted: re-read and watch again from
-// CompactRevision). A member that accepts the connection and then never
-// answers (a partition) is not detected by the watch itself.
+// CompactRevision).
+//
+// Two more failures make the watch move on the same way. A member that
+// has had no leader for longer than an election timeout ends the stream
+// with "etcdserver: no leader" (its store no longer moves). A member
+// that accepts the connection and then stalls (stopped, partitioned) is
+// found by a keepalive: after Config.WatchKeepalive without a line the
+// client sends a progress request, and if nothing arrives within
+// AttemptTimeout after it, the endpoint is abandoned. The answers to
+// those progress requests are delivered only WithProgressNotify (as
+// progress notifications: every event up to their revision was
+// delivered). None of these failures reaches the caller: the watch goes
+// on trying the endpoints until ctx ends.
+//
+// etcd 3.4's gateway answers only once the request body is complete: on
+// such a member the watch ends its body when no answer came within
+// min(WatchKeepalive, AttemptTimeout), and has no keepalive afterwards
+// (watch_attempt.go).
 func (c *Client) Watch(ctx context.Context, key string, opts ...OpOption) WatchChan {
 	out := make(chan WatchResponse, 16)
 	op := newOp(opWatch, key, nil, opts)
@@ -129,6 +140,9 @@ type watchState struct {
 	// Invariant: every event below next was delivered, none at or above.
 	next    int64
 	created bool // the caller got a Created
+	// halfDuplex holds the endpoints found to answer only once the
+	// request body is complete (etcd 3.4's gateway; watch_attempt.go).
+	halfDuplex map[string]bool
 }
 
 // watchLoop runs attempts on one endpoint after the other until the watch
@@ -179,59 +193,6 @@ func (st *watchState) deliver(ctx context.Context, r WatchResponse) bool {
 		return true
 	case <-ctx.Done():
 		return false
-	}
-}
-
-// watchAttempt runs one stream on ep from st.next. It reports whether the
-// member created the watch (progressed), whether the watch is over
-// (final: ended by the member, or ctx), and the failure otherwise.
-func (c *Client) watchAttempt(ctx context.Context, ep string, st *watchState) (progressed, final bool, err error) {
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	body, err := json.Marshal(st.request())
-	if err != nil {
-		return false, true, err
-	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, ep+"/v3/watch", bytes.NewReader(body))
-	if err != nil {
-		return false, true, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return false, false, &transportError{endpoint: ep, err: err}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return false, false, decodeError(ep, resp.StatusCode, data)
-	}
-	dec := json.NewDecoder(resp.Body)
-	for {
-		var chunk wireWatchChunk
-		if err := dec.Decode(&chunk); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF // the member ended the stream (stopping)
-			}
-			return progressed, false, &transportError{endpoint: ep, err: err}
-		}
-		if chunk.Error != nil || chunk.Result == nil {
-			return progressed, false, fmt.Errorf("%w from %s: watch stream error %+v", ErrBadResponse, ep, chunk.Error)
-		}
-		r := chunk.Result.typed()
-		if r.Created {
-			progressed = true
-		}
-		done, resume := st.handle(r)
-		if resume {
-			return progressed, false, fmt.Errorf("client: %s canceled the watch: %s", ep, r.CancelReason)
-		}
-		if r.deliverable && !st.deliver(ctx, r.WatchResponse) {
-			return progressed, true, ctx.Err()
-		}
-		if done {
-			return progressed, true, nil
-		}
 	}
 }
 
@@ -288,6 +249,9 @@ func (st *watchState) handle(r *typedWatch) (done, resume bool) {
 		st.next = r.Events[len(r.Events)-1].Kv.ModRevision + 1
 	default: // progress notification
 		st.next = max(st.next, r.Header.Revision+1)
+		// Answers to the keepalive's progress requests (watch_attempt.go)
+		// look the same: only a caller who asked for progress sees them.
+		r.deliverable = st.op.progressNotify
 	}
 	return false, false
 }
@@ -311,10 +275,7 @@ type wireWatchCreate struct {
 // stream error.
 type wireWatchChunk struct {
 	Result *wireWatchResponse `json:"result"`
-	Error  *struct {
-		GrpcCode int32  `json:"grpc_code"`
-		Message  string `json:"message"`
-	} `json:"error"`
+	Error  *wireStreamError   `json:"error"`
 }
 
 type wireWatchResponse struct {

@@ -69,6 +69,7 @@ func (s *Server) Start() error {
 	go s.removalWatch()
 	go s.maintLoop()
 	go s.progressLoop()
+	go s.watchLeaderLoop()
 	s.log.Info("member started", "peer_urls", s.cfg.ListenPeerURLs, "client_urls", s.cfg.ListenClientURLs)
 	return nil
 }

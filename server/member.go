@@ -85,6 +85,10 @@ type Server struct {
 	maint     maintState
 	installed atomic.Uint64 // index of the last snapshot installed from a leader
 
+	// watchGuard ends watch streams once the member has had no leader
+	// for too long (watch_leader.go).
+	watchGuard watchLeaderGuard
+
 	// Raft loop state.
 	rn           *raft.RawNode
 	confState    raftpb.ConfState

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shelf-kv/shelf/mvcc"
+	"github.com/shelf-kv/shelf/raft/raftpb"
 	"github.com/shelf-kv/shelf/server/v3http"
 )
 
@@ -39,6 +41,9 @@ type memberWatch struct {
 	ctx    context.Context         // ends on Close or member stop
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the forwarder exits
+	// failed is why the stream ended, when the member ended it (set
+	// before ctx is canceled): Recv returns it instead of ErrClosed.
+	failed atomic.Pointer[error]
 
 	mu struct {
 		sync.Mutex
@@ -81,6 +86,15 @@ func (s *Server) newMemberWatch() (*memberWatch, error) {
 		return nil, ErrStopped
 	default:
 	}
+	if s.Leader() != raftpb.None {
+		// The guard is polled every heartbeat: do not refuse a watch in
+		// the heartbeat after a leader became known.
+		s.watchGuard.set(0, s.cfg.ElectionTimeout)
+	}
+	lost, leaderless := s.watchGuard.current()
+	if leaderless {
+		return nil, ErrNoLeader
+	}
 	store := s.Store()
 	ws, err := store.NewWatchStream()
 	if err != nil {
@@ -94,6 +108,11 @@ func (s *Server) newMemberWatch() (*memberWatch, error) {
 	go func() {
 		select {
 		case <-s.stopc:
+			m.cancel()
+		case <-lost:
+			// Cut off from the leader: the store no longer moves.
+			err := ErrNoLeader
+			m.failed.Store(&err)
 			m.cancel()
 		case <-m.ctx.Done():
 		}
@@ -200,11 +219,15 @@ func (m *memberWatch) Enqueue(r mvcc.WatchResponse) error {
 	})
 }
 
-// Recv returns the next response; ErrClosed once the stream ended.
+// Recv returns the next response; ErrClosed once the stream ended, or
+// ErrNoLeader when the member ended it for having no leader.
 func (m *memberWatch) Recv(ctx context.Context) (mvcc.WatchResponse, error) {
 	select {
 	case r, ok := <-m.out:
 		if !ok {
+			if p := m.failed.Load(); p != nil {
+				return mvcc.WatchResponse{}, *p
+			}
 			return mvcc.WatchResponse{}, mvcc.ErrClosed
 		}
 		return r, nil

@@ -55,7 +55,13 @@ func TestWatchSurvivesSnapshotInstall(t *testing.T) {
 	c.stop(follower)
 	writers(20, 220) // the follower misses these, and the leader's WAL drops them
 
-	s, err := New(c.cfgs[follower])
+	// The leader redials the stopped follower with a backoff of up to
+	// 5 s, and a member that long without a leader ends its watch
+	// streams (watch_leader.go); this test is about the store swap, so
+	// the follower waits longer than that before it gives up on one.
+	cfg := c.cfgs[follower]
+	cfg.ElectionTimeout = 2 * time.Second
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

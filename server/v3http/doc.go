@@ -98,7 +98,11 @@
 //     below -1 before any compaction and after a compaction at revision 1
 //     (LenientWatchStart); progress responses are sent once every watcher
 //     has caught up, so they never overtake an event (etcd 3.4 sends a
-//     requested one at once). Fragmented responses are never sent.
+//     requested one at once). Fragmented responses are never sent. A
+//     WatchStream the Backend ends with an error (a shelf member: no leader
+//     for a while, on every stream; etcd only with WithRequireLeader) ends
+//     the response with the gateway's error line, and a refused stream gets
+//     it with the code's HTTP status, as etcd's gateway sends them.
 //   - No CORS headers and no "Grpc-Metadata-*" headers; no /v3beta/ or
 //     /v3alpha/ aliases. Unknown paths and methods get net/http's plain
 //     404/405, as the gateway does.

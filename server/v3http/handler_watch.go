@@ -83,7 +83,12 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 		defer cancel()
 		bs, serr := h.cfg.Backend.Watch(ctx)
 		if serr != nil {
-			h.writeError(w, r, StatusOf(serr))
+			// As grpc-gateway does when a stream fails before its first
+			// message: the code's HTTP status and the error line.
+			st := StatusOf(serr)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(st.Code.HTTPStatus())
+			h.writeChunk(w, http.NewResponseController(w), streamError(st))
 			return
 		}
 		defer bs.Close()
@@ -94,6 +99,7 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 		s := newWatchSession(h, bs)
 		s.peak = peak
 		var wg sync.WaitGroup
+		var bodyRead atomic.Bool // the body was read to its end
 		wg.Add(2)
 		go func() { defer wg.Done(); s.pump(ctx) }()
 		go func() {
@@ -104,15 +110,22 @@ func (h *Handler) watchHandler(peak *atomic.Int64) http.Handler {
 			// Read the body to its end, discarding it: net/http notices a
 			// client going away (and cancels ctx) only once the body is
 			// consumed.
-			_, _ = io.Copy(io.Discard, r.Body)
+			if _, err := io.Copy(io.Discard, r.Body); err == nil {
+				bodyRead.Store(true)
+			}
 		}()
 		s.write(ctx, w)
 		cancel()
 		bs.Close()
 		// A client may keep its request body open and idle: make the
 		// pending read fail now rather than when the server closes the
-		// connection.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		// connection. Not when the body has ended (a stream the member
+		// ended, with "no leader" say): net/http then reads the
+		// connection in the background, and a deadline error there would
+		// cancel the next request on the connection.
+		if !bodyRead.Load() {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
 		wg.Wait()
 	})
 }
@@ -172,6 +185,9 @@ type watchSession struct {
 		// responses are dropped up to and including their Canceled.
 		dropping map[int64]bool
 		ended    bool // pump saw the stream end
+		// endErr is why the WatchStream ended when the member ended it
+		// (ErrNoLeader): written as the stream's last line.
+		endErr error
 	}
 }
 
@@ -205,6 +221,11 @@ func (s *watchSession) pump(ctx context.Context) {
 	for {
 		r, err := s.bs.Recv(ctx)
 		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, mvcc.ErrClosed) {
+				s.mu.Lock()
+				s.mu.endErr = err
+				s.mu.Unlock()
+			}
 			return
 		}
 		cancelID, big := s.admit(&r)
@@ -433,11 +454,21 @@ func (s *watchSession) write(ctx context.Context, w http.ResponseWriter) {
 	started := false
 	for {
 		s.mu.Lock()
-		lines, ended := s.mu.lines, s.mu.ended
+		lines, ended, endErr := s.mu.lines, s.mu.ended, s.mu.endErr
 		s.mu.lines = nil
 		s.mu.Unlock()
 		if len(lines) == 0 {
 			if ended {
+				if endErr != nil {
+					// Everything queued was sent: end with the error
+					// line, as the gateway does when a stream fails.
+					st := StatusOf(endErr)
+					if !started {
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(st.Code.HTTPStatus())
+					}
+					s.h.writeChunk(w, rc, streamError(st))
+				}
 				return
 			}
 			select {
@@ -474,4 +505,15 @@ func (s *watchSession) write(ctx context.Context, w http.ResponseWriter) {
 		s.mu.Unlock()
 		signal(s.space)
 	}
+}
+
+// streamError is the gateway's error line for st, as etcd's grpc-gateway
+// ends a stream that fails: {"error":{"grpc_code":14,"http_code":503,
+// "message":"etcdserver: no leader","http_status":"Service Unavailable"}}.
+func streamError(st Status) jsonStreamError {
+	var e jsonStreamError
+	e.Error.GrpcCode, e.Error.Message = st.Code, st.Message
+	e.Error.HTTPCode = st.Code.HTTPStatus()
+	e.Error.HTTPStatus = http.StatusText(e.Error.HTTPCode)
+	return e
 }

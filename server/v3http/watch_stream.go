@@ -24,7 +24,10 @@ import (
 //
 // Failure policy: once the stream ends (Close, or the member stopping),
 // every method returns an error and Recv returns one forever; the handler
-// then ends the HTTP response.
+// then ends the HTTP response. When Recv's error is neither mvcc.ErrClosed
+// nor ctx's (the member ended the stream, e.g. ErrNoLeader), the response
+// ends with the gateway's error line for it (StatusOf); a Backend.Watch
+// error is answered the same way, with the code's HTTP status.
 type WatchStream interface {
 	// Watch creates a watcher and returns its ID (req.WatchID, or the
 	// lowest free ID when it is 0). A negative req.StartRevision follows
