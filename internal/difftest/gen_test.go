@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 // op is one request of a sequence: raw etcd v3 JSON sent to the same path
@@ -77,7 +79,7 @@ func (g *gen) observe(o op, a answer) {
 	if a.status != 200 {
 		return
 	}
-	if rev, ok := headerRev(a.body); ok {
+	if rev, ok := etcdtest.HeaderRevision(a.body); ok {
 		g.cur = rev
 	}
 	if o.Path == "/v3/kv/compaction" {
@@ -90,20 +92,6 @@ func (g *gen) observe(o op, a answer) {
 			}
 		}
 	}
-}
-
-// headerRev extracts the top-level header revision of a JSON body.
-func headerRev(body string) (int64, bool) {
-	var v struct {
-		Header struct {
-			Revision string `json:"revision"`
-		} `json:"header"`
-	}
-	if json.Unmarshal([]byte(body), &v) != nil || v.Header.Revision == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v.Header.Revision, 10, 64)
-	return n, err == nil
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

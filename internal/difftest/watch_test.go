@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 // Watches from old revisions. A watch op is POST /v3/watch with one
@@ -93,7 +95,7 @@ func (g *gen) watchBody() string {
 // gateway error) is kept as sent.
 func watchOn(c *http.Client, base, body string) answer {
 	cur := post(c, base+"/v3/kv/range", `{"key":"AA==","count_only":true}`)
-	until, ok := headerRev(cur.body)
+	until, ok := etcdtest.HeaderRevision(cur.body)
 	if cur.status != http.StatusOK || !ok {
 		return answer{status: -1, body: "reading the current revision before the watch: " + cur.String()}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/shelf-kv/shelf/internal/etcdtest"
 )
 
 // TestConcurrentWrites sends puts from many goroutines at once (the
@@ -30,7 +32,7 @@ func TestConcurrentWrites(t *testing.T) {
 				}
 				out, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				rev, ok := headerRev(string(out))
+				rev, ok := etcdtest.HeaderRevision(string(out))
 				if err != nil || resp.StatusCode != 200 || !ok {
 					t.Errorf("put %s: %d %s %v", body, resp.StatusCode, out, err)
 					return

@@ -80,20 +80,6 @@ func post(t testing.TB, c *http.Client, url, body string) answer {
 	return answer{status: resp.StatusCode, body: s}
 }
 
-// headerRev extracts the top-level header revision of a success body.
-func headerRev(body string) (int64, bool) {
-	var v struct {
-		Header struct {
-			Revision string `json:"revision"`
-		} `json:"header"`
-	}
-	if json.Unmarshal([]byte(body), &v) != nil || v.Header.Revision == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v.Header.Revision, 10, 64)
-	return n, err == nil
-}
-
 // TestDifferentialEtcd sends the same seeded random request sequence to a
 // real etcd and to a Handler over a fresh mvcc store, and requires the same
 // HTTP status and byte-identical bodies (after removing cluster_id,
@@ -125,7 +111,7 @@ func TestDifferentialEtcd(t *testing.T) {
 				"replay: go test ./server/v3http -run 'TestDifferentialEtcd$' -v3http.seed=%d -v3http.requests=%d",
 				seed, etcd.Version, i, n, req, want.status, want.body, got.status, got.body, lastN(history[:i], 8), seed, i+1)
 		}
-		if rev, ok := headerRev(want.body); ok && want.status == http.StatusOK {
+		if rev, ok := etcdtest.HeaderRevision(want.body); ok && want.status == http.StatusOK {
 			g.cur = rev
 			if req.path == "/v3/kv/compaction" {
 				var cr struct {
