@@ -11,6 +11,9 @@ RACE_PKGS ?= ./wal/... ./mvcc/... ./snapshot/... ./server/... ./client/...
 FUZZTIME  ?= 20s
 # Seeds for `make sim` (the long deterministic simulation run).
 SEEDS     ?= 20000
+# Client counts and duration per point for `make bench-kv`.
+CLIENTS   ?= 1,16,256
+DURATION  ?= 5s
 # Benchmark filter and time for `make bench`.
 BENCH     ?= .
 BENCHTIME ?= 1s
@@ -43,7 +46,7 @@ bench: ## Go benchmarks (numbers, never pass/fail)
 bench-kv: ## puts/s of a 3-member shelf vs a 3-member etcd on loopback at 1,16,256 clients (CLIENTS=, DURATION=)
 	@scripts/deps.sh >/dev/null
 	@mkdir -p bin && $(GO) build -o bin/shelf ./cmd/shelf
-	$(GO) run ./bench/cmd/kvbench --shelf bin/shelf --clients $(or $(CLIENTS),1,16,256) --duration $(or $(DURATION),5s)
+	$(GO) run ./bench/cmd/kvbench --shelf bin/shelf --clients $(CLIENTS) --duration $(DURATION)
 
 fuzz: ## each fuzz target for FUZZTIME
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
