@@ -12,6 +12,11 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 // TestPutGetDelSimple checks put, get (every option) and del in etcdctl's
 // simple output.
 func TestPutGetDelSimple(t *testing.T) {
+	// The cluster is shared by every test (and every -count round): start
+	// from an empty namespace, and keep the --from-key keys under "~",
+	// which sorts after every other test's keys.
+	ok(t, ctl(t, "del", "kv/", "--prefix"))
+	ok(t, ctl(t, "del", "~kv2/", "--prefix"))
 	expect(t, "put", ctl(t, "put", "kv/a", "1"), "OK\n")
 	expect(t, "put with spaces", ctl(t, "put", "kv/b", "two words"), "OK\n")
 	expect(t, "put from stdin", ctlIn(t, "from\nstdin", "put", "kv/c"), "OK\n")
@@ -40,15 +45,16 @@ func TestPutGetDelSimple(t *testing.T) {
 	expect(t, "del --prev-kv", ctl(t, "del", "kv/c", "--prev-kv"), "1\nkv/c\nfrom\nstdin\n")
 	expect(t, "del --prefix", ctl(t, "del", "kv/", "--prefix"), "2\n")
 	expect(t, "get after del", ctl(t, "get", "kv/", "--prefix"), "")
-	revOf(t, "kv2/x", "1")
-	revOf(t, "kv2/y", "2")
-	expect(t, "del --from-key", ctl(t, "del", "kv2/y", "--from-key", "--prev-kv"), "1\nkv2/y\n2\n")
-	expect(t, "del range", ctl(t, "del", "kv2/a", "kv2/z"), "1\n")
+	revOf(t, "~kv2/x", "1")
+	revOf(t, "~kv2/y", "2")
+	expect(t, "del --from-key", ctl(t, "del", "~kv2/y", "--from-key", "--prev-kv"), "1\n~kv2/y\n2\n")
+	expect(t, "del range", ctl(t, "del", "~kv2/a", "~kv2/z"), "1\n")
 }
 
 // TestPutGetDelJSON checks -w json against etcdctl's shapes: base64 keys
 // and values, numbers as numbers, empty fields left out.
 func TestPutGetDelJSON(t *testing.T) {
+	ok(t, ctl(t, "del", "j/", "--prefix")) // fresh keys in every -count round
 	r := ctl(t, "put", "j/a", "va", "-w", "json")
 	rev := revOf(t, "j/b", "vb") - 1
 	if got, want := noTerm(ok(t, r)), fmt.Sprintf("{%s}\n", hdrJSON(rev)); got != want {

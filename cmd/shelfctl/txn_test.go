@@ -95,6 +95,7 @@ func TestArgify(t *testing.T) {
 // TestTxn runs transactions from stdin and from --file, in simple and
 // json output, through both branches.
 func TestTxn(t *testing.T) {
+	ok(t, ctl(t, "del", "txn/", "--prefix")) // fresh keys in every -count round
 	revOf(t, "txn/a", "1")
 	rev := revOf(t, "txn/b", "2")
 	in := `value("txn/a") = "1"` + "\n" + `mod("txn/b") = "` + fmt.Sprint(rev) + `"` + "\n" + `version("txn/c") = "0"` +

@@ -85,6 +85,7 @@ func (w *watcher) stop(t *testing.T) int {
 // TestWatch starts watches (simple with --prev-kv, json, a range), writes,
 // reads each event as etcdctl prints it, and stops them with Ctrl-C.
 func TestWatch(t *testing.T) {
+	ok(t, ctl(t, "del", "w/", "--prefix")) // fresh keys in every -count round
 	// Start at the next revision, so no event is missed however long the
 	// watch takes to be established.
 	start := revOf(t, "watch-start", "x") + 1
