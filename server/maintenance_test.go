@@ -158,6 +158,12 @@ func TestSnapshotStreamsConsistentFile(t *testing.T) {
 	}()
 	path := filepath.Join(t.TempDir(), "snap.db")
 	follower := c.servers[(c.waitLeader()+1)%3]
+	// A snapshot is of the member's own applied state, as in etcd: catch
+	// the follower up with the 500 acknowledged puts first (a linearizable
+	// read waits for them).
+	if _, err := follower.Range(context.Background(), &mvcc.RangeRequest{Key: []byte("k499")}, false); err != nil {
+		t.Fatal(err)
+	}
 	readSnapshotStream(t, follower, path)
 	close(stop)
 	wg.Wait()
