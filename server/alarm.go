@@ -289,11 +289,24 @@ func (s *Server) Alarm(ctx context.Context, r alarmRequest) (*alarmResponse, err
 // a raise in flight or an active alarm makes it a no-op). It is called when
 // a write is refused for the quota.
 func (s *Server) raiseNoSpace() {
-	if s.alarms.has(alarmMember{MemberID: s.id, Alarm: alarmNoSpace}) || !s.maint.raising.CompareAndSwap(false, true) {
+	if s.alarms.has(alarmMember{MemberID: s.id, Alarm: alarmNoSpace}) {
 		return
 	}
+	m := &s.maint
+	m.raiseMu.Lock()
+	defer m.raiseMu.Unlock()
+	if m.raised != nil {
+		return // one raise at a time
+	}
+	done := make(chan struct{})
+	m.raised = done
 	go func() {
-		defer s.maint.raising.Store(false)
+		defer func() {
+			m.raiseMu.Lock()
+			m.raised = nil
+			m.raiseMu.Unlock()
+			close(done)
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), s.requestTimeout())
 		defer cancel()
 		if _, err := s.Alarm(ctx, alarmRequest{Action: alarmActivate, MemberID: jsonUint64(s.id), Alarm: alarmNoSpace}); err != nil {
@@ -307,6 +320,18 @@ func (s *Server) raiseNoSpace() {
 // decision 6), where etcd needs an operator's disarm. Callers have checked
 // the size.
 func (s *Server) clearNoSpace(ctx context.Context) error {
+	// A raise still in flight would land after this write's check and
+	// refuse it at apply although space is back: wait for it first.
+	s.maint.raiseMu.Lock()
+	raised := s.maint.raised
+	s.maint.raiseMu.Unlock()
+	if raised != nil {
+		select {
+		case <-raised:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if !s.alarms.active(alarmNoSpace) {
 		return nil // the common case, on every growth write
 	}

@@ -26,8 +26,10 @@ type maintState struct {
 	// compared counts the members' hashes the consistency check compared
 	// with the leader's (equal or not).
 	compared atomic.Uint64
-	// raising is set while a NOSPACE raise is in flight (raiseNoSpace).
-	raising atomic.Bool
+	// raiseMu guards raised, which is closed when the NOSPACE raise in
+	// flight (raiseNoSpace) is applied or failed; nil when none is.
+	raiseMu sync.Mutex
+	raised  chan struct{}
 	// snapWaiters wait for the snapshot save in flight (raft loop only).
 	snapWaiters []chan error
 	// httpc asks other members for their hashes (consistency check); set
