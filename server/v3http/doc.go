@@ -1,13 +1,17 @@
 // Package v3http serves etcd's v3 JSON API for the KV service
 // (POST /v3/kv/range, /v3/kv/put, /v3/kv/deleterange, /v3/kv/txn,
-// /v3/kv/compaction), the streaming POST /v3/watch (handler_watch.go) and
-// /v3/maintenance/status, byte-compatible with the
+// /v3/kv/compaction), the streaming POST /v3/watch (handler_watch.go), the
+// lease service (/v3/lease/* and its /v3/kv/lease/ aliases,
+// handler_lease.go) and /v3/maintenance/status, byte-compatible with the
 // grpc-gateway of etcd 3.4 (Debian's etcd-server, our oracle): same paths,
 // same JSON field names and order, same error bodies and HTTP statuses.
 //
 // The package owns only HTTP and JSON. The data path is a Backend (backend.go)
 // that the member implements on top of raft; StoreBackend (backend_store.go)
 // implements it directly on an mvcc.Store for tests and single-process use.
+// The rest of maintenance (alarm, hash, hashkv, defragment, snapshot,
+// transfer-leadership) and the cluster endpoints are served by the member
+// itself (server/maintenancehttp.go, server/clusterhttp.go).
 //
 // # Wire format (as observed on etcd 3.4.23)
 //
